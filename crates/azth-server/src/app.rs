@@ -1,0 +1,191 @@
+//! Building and running a server: store and cache from configuration,
+//! migrations on start, listeners, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use azth_store::postgres::{PgStore, migrate};
+use azth_store::{Store, StoreError};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::cache::Cache;
+use crate::cache::memory::MemoryCache;
+use crate::cache::redis::RedisCache;
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "no database configured: set AZTH_DATABASE_URL to a postgres:// URL (the embedded SQLite default is not available yet)"
+    )]
+    NoDatabase,
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    #[error("cache: {0}")]
+    Cache(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Opens the PostgreSQL store of `config` and, if asked, applies migrations,
+/// retrying for up to `wait` while the database is still starting.
+pub async fn open_store(config: &Config, migrate_now: bool, wait: Duration) -> Result<PgStore, StartError> {
+    let pg = config.pg_config().ok_or(StartError::NoDatabase)?;
+    let store = PgStore::connect_lazy(&pg)?;
+    if migrate_now {
+        let deadline = Instant::now() + wait;
+        loop {
+            match migrate::up(store.pool()).await {
+                Ok(()) => break,
+                Err(e) if e.is_unavailable() && Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "database not reachable yet; retrying migrations");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(store)
+}
+
+/// Opens the cache of `config`: Redis when a URL is set, else in-process.
+pub fn open_cache(config: &Config) -> Result<Arc<dyn Cache>, StartError> {
+    Ok(match &config.redis.url {
+        Some(url) => Arc::new(
+            RedisCache::connect_lazy(
+                url.expose_secret(),
+                &config.redis.key_prefix,
+                Duration::from_millis(config.redis.command_timeout_ms),
+            )
+            .map_err(|e| StartError::Cache(e.to_string()))?,
+        ),
+        None => Arc::new(MemoryCache::new(100_000)),
+    })
+}
+
+/// A server ready to run: listeners bound, dependencies prepared.
+pub struct Application {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    state: AppState,
+    router: Router,
+}
+
+impl Application {
+    /// Builds the server described by `config`.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with(config, Router::new()).await
+    }
+
+    /// Builds the server with extra routes merged in (test probes).
+    pub async fn build_with(config: Config, extra: Router<AppState>) -> Result<Self, StartError> {
+        let store: Arc<dyn Store> =
+            Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
+        let cache = open_cache(&config)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?),
+            None => None,
+        };
+        let state = AppState { config: Arc::new(config), store, cache, metrics: metrics_handle() };
+        let router = crate::http::router(state.clone(), extra);
+        Ok(Self { listener, metrics_listener, state, router })
+    }
+
+    /// The address the API listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    /// The address of the separate metrics listener, if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The shared state (for tests and the CLI).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish
+    /// for at most the configured grace period.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut stop_metrics = rx.clone();
+        if let Some(listener) = self.metrics_listener {
+            let router = crate::http::metrics_router(self.state.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_metrics.wait_for(|v| *v).await;
+                    })
+                    .await;
+            });
+        }
+        let mut stopped = rx.clone();
+        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|v| *v).await;
+            });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.await;
+        tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
+        let _ = tx.send(true);
+        match tokio::time::timeout(grace, server).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(std::io::Error::other(join)),
+            Err(_) => {
+                tracing::warn!("shutdown grace period over; dropping remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,31 @@
+//! The cache: Redis in production, in-process when no Redis is configured.
+//! Later capabilities (revocation, permission sets, lockout counters, rate
+//! limits) build on these primitives.
+
+pub mod memory;
+pub mod redis;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// A cache failure. Callers decide whether to fall back or fail closed.
+#[derive(Debug, thiserror::Error)]
+#[error("cache unavailable: {0}")]
+pub struct CacheError(pub String);
+
+/// Key-value operations shared by both cache backends. Keys are given
+/// without the deployment prefix; the backend adds it.
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    /// Checks that the cache answers.
+    async fn ping(&self) -> Result<(), CacheError>;
+    /// The value under `key`, if any and not expired.
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
+    /// Stores `value` under `key` for `ttl`.
+    async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
+    /// Removes `key`; absent keys are fine.
+    async fn del(&self, key: &str) -> Result<(), CacheError>;
+    /// Which backend this is, for `/ready` and logs.
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,81 @@
+//! Redis cache over one multiplexed, self-reconnecting connection
+//! (`redis::aio::ConnectionManager`), created lazily so azth starts — and
+//! reports `/ready` 503 — while Redis is still down.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Cache, CacheError};
+
+/// The Redis implementation of [`Cache`].
+#[derive(Clone)]
+pub struct RedisCache {
+    conn: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl RedisCache {
+    /// Prepares the connection; nothing is sent until the first command.
+    pub fn connect_lazy(url: &str, prefix: &str, timeout: Duration) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url).map_err(|_| CacheError("redis url is not valid".into()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| CacheError(e.to_string()))?;
+        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, CacheError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CacheError(e.to_string())),
+            Err(_) => Err(CacheError("redis command timed out".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn ping(&self) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let pong: String = self.run(async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
+        if pong == "PONG" { Ok(()) } else { Err(CacheError("unexpected PING answer".into())) }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        self.run(async move { conn.get(key).await }).await
+    }
+
+    async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let value = value.to_owned();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run(async move { conn.pset_ex(key, value, ms).await }).await
+    }
+
+    async fn del(&self, key: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        self.run(async move { conn.del(key).await }).await
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,19 @@
+//! Shared state of the HTTP layer: the store, the cache, configuration and
+//! the metrics handle. Cheap to clone (everything behind `Arc`).
+
+use std::sync::Arc;
+
+use azth_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::cache::Cache;
+use crate::config::Config;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<dyn Cache>,
+    pub metrics: PrometheusHandle,
+}

@@ -1,0 +1,8 @@
+//! Black-box API tests: a real server on 127.0.0.1:0 against a fresh
+//! PostgreSQL database and a real Redis (per-test key prefix), driven over
+//! HTTP. One test binary, a module per resource.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod service;

@@ -1,0 +1,266 @@
+//! The HTTP skeleton: service endpoints, request ids, and every error class
+//! of API.md "Details" answered as problem+json.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use azth_server::http::ApiJson;
+use azth_server::state::AppState;
+use serde::Deserialize;
+
+use crate::support::{Spawn, eventually, problem, spawn_app, spawn_with};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Probe {
+    name: String,
+    count: u32,
+}
+
+/// A test-only route taking a JSON body, to exercise the body rules.
+fn probe_routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/_probe",
+        post(|ApiJson(p): ApiJson<Probe>| async move { axum::Json(serde_json::json!({"name": p.name})) }),
+    )
+}
+
+async fn spawn_probe() -> crate::support::TestApp {
+    spawn_with(Spawn { extra: Some(probe_routes()), ..Spawn::default() }).await
+}
+
+#[tokio::test]
+async fn health_answers_status_and_version() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn ready_checks_database_and_cache() {
+    let app = spawn_app().await;
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok", "checks": {"database": "ok", "cache": "ok"}}));
+}
+
+#[tokio::test]
+async fn ready_turns_503_while_the_database_is_down_and_recovers() {
+    let app = spawn_with(Spawn { db_proxy: true, ..Spawn::default() }).await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+
+    let proxy = app.db_proxy.as_ref().unwrap();
+    proxy.down();
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["database"], "unavailable");
+    assert_eq!(body["checks"]["cache"], "ok");
+
+    proxy.up();
+    let recovered = eventually(Duration::from_secs(10), || async { app.get("/ready").await.status() == 200 }).await;
+    assert!(recovered, "/ready did not recover after the database returned");
+}
+
+#[tokio::test]
+async fn ready_reports_an_unreachable_cache() {
+    // Port 1 on loopback refuses connections: the cache is down from the start.
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.redis.url = Some("redis://127.0.0.1:1".to_owned().into()))),
+        ..Spawn::default()
+    })
+    .await;
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["checks"], serde_json::json!({"database": "ok", "cache": "unavailable"}));
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_when_valid_and_replaced_otherwise() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/health")).header("x-request-id", "abc.DEF_123-x").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc.DEF_123-x");
+
+    for bad in ["has space", "semi;colon", &"a".repeat(129)] {
+        let r = app.client.get(app.url("/health")).header("x-request-id", bad).send().await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, bad);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    }
+
+    let r = app.client.get(app.url("/nope")).header("x-request-id", "trace-42").send().await.unwrap();
+    assert_eq!(problem(r).await["request_id"], "trace-42");
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_not_found() {
+    let app = spawn_app().await;
+    for path in ["/nope", "/api/v1/nope", "/api/v2/users"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let body = problem(r).await;
+        assert_eq!(body["code"], "NOT_FOUND");
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["title"], "Not Found");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let r = app.client.delete(app.url("/health")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let allow = r.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.contains("GET"), "Allow: {allow:?}");
+    assert_eq!(problem(r).await["code"], "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_json() {
+    let app = spawn_probe().await;
+    for body in ["{", "not json", r#"{"name":"a","count":1} extra"#, ""] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/_probe"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body:?}");
+        assert_eq!(problem(r).await["code"], "INVALID_JSON");
+    }
+}
+
+#[tokio::test]
+async fn wrong_or_missing_content_type_is_415() {
+    let app = spawn_probe().await;
+    let r = app.client.post(app.url("/api/v1/_probe")).body(r#"{"name":"a","count":1}"#).send().await.unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(problem(r).await["code"], "UNSUPPORTED_MEDIA_TYPE");
+    let r = app
+        .client
+        .post(app.url("/api/v1/_probe"))
+        .header("content-type", "text/plain")
+        .body(r#"{"name":"a","count":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(problem(r).await["code"], "UNSUPPORTED_MEDIA_TYPE");
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413() {
+    let app = spawn_probe().await;
+    let big = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(70 * 1024));
+    let r = app
+        .client
+        .post(app.url("/api/v1/_probe"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(problem(r).await["code"], "PAYLOAD_TOO_LARGE");
+
+    // Without a Content-Length (chunked), the limit still holds.
+    let (status, body) = raw_chunked_post(app.addr, "/api/v1/_probe", big.as_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("PAYLOAD_TOO_LARGE"), "{body}");
+}
+
+/// Sends a chunked request over a raw socket; returns the status and body text.
+async fn raw_chunked_post(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(8192) {
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
+            || stream.write_all(chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn wrong_types_and_unknown_fields_are_422_per_field() {
+    let app = spawn_probe().await;
+    let send = |body: &'static str| {
+        app.client.post(app.url("/api/v1/_probe")).header("content-type", "application/json").body(body).send()
+    };
+    let body = problem(send(r#"{"name":"a","count":"many"}"#).await.unwrap()).await;
+    assert_eq!(body["status"], 422);
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+    assert_eq!(body["errors"][0]["field"], "count");
+    assert_eq!(body["errors"][0]["code"], "invalid_type");
+
+    let body = problem(send(r#"{"name":"a","count":1,"role":"owner"}"#).await.unwrap()).await;
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("role"), Some("unknown_field"))
+    );
+
+    let body = problem(send(r#"{"name":"a"}"#).await.unwrap()).await;
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("count"), Some("missing"))
+    );
+
+    let ok = send(r#"{"name":"a","count":1}"#).await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_pool_use() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert_eq!(app.get("/no-such-thing/12345").await.status(), 404);
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("azth_http_requests_total"), "{text}");
+    assert!(text.contains(r#"route="/health""#), "{text}");
+    assert!(text.contains(r#"route="unmatched""#), "{text}");
+    assert!(!text.contains("12345"), "raw paths never become labels");
+    assert!(text.contains("azth_http_request_duration_seconds"), "{text}");
+    assert!(text.contains("azth_db_pool_connections"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_can_move_to_their_own_listener() {
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap()))),
+        ..Spawn::default()
+    })
+    .await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    let addr = app.metrics_addr.unwrap();
+    let r = app.client.get(format!("http://{addr}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("azth_db_pool_connections"));
+}

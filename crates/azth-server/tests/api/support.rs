@@ -1,0 +1,176 @@
+//! `spawn_app()` and the helpers every API test uses.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use azth_server::state::AppState;
+use azth_server::{Application, Config};
+use azth_store::testing::{TestDb, cluster_address};
+use secrecy::SecretString;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub client: reqwest::Client,
+    #[allow(dead_code)] // owned so the database lives as long as the app
+    pub db: TestDb,
+    pub db_proxy: Option<Proxy>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A change to the test configuration before the app is built.
+pub type Tweak = Box<dyn FnOnce(&mut Config) + Send>;
+
+/// Options for [`spawn_with`].
+#[derive(Default)]
+pub struct Spawn {
+    /// Route the database connection through a proxy the test can cut.
+    pub db_proxy: bool,
+    pub extra: Option<Router<AppState>>,
+    pub tweak: Option<Tweak>,
+}
+
+pub fn redis_url() -> String {
+    std::env::var("AZTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A configuration for one test: port 0, its own database and key prefix.
+pub fn test_config(db_url: &str) -> Config {
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    config.database.url = Some(SecretString::from(db_url.to_owned()));
+    config.database.max_connections = 5;
+    config.database.acquire_timeout_ms = 1_000;
+    config.redis.url = Some(SecretString::from(redis_url()));
+    config.redis.key_prefix = format!("azth:test:{}:", uuid::Uuid::new_v4().simple());
+    config.log.filter = if std::env::var("TEST_LOG").is_ok() { "debug".into() } else { "off".into() };
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Spawn::default()).await
+}
+
+pub async fn spawn_with(opts: Spawn) -> TestApp {
+    let db = TestDb::migrated().await;
+    let (db_url, db_proxy) = if opts.db_proxy {
+        let (host, port) = cluster_address();
+        let proxy = Proxy::start(&format!("{host}:{port}")).await;
+        let url = db.url.replace(&format!("@{host}:{port}/"), &format!("@{}/", proxy.addr));
+        (url, Some(proxy))
+    } else {
+        (db.url.clone(), None)
+    };
+    let mut config = test_config(&db_url);
+    if let Some(tweak) = opts.tweak {
+        tweak(&mut config);
+    }
+    azth_server::telemetry::init(&config.log);
+    let app = Application::build_with(config, opts.extra.unwrap_or_default()).await.expect("building the app");
+    let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { addr, metrics_addr, client, db, db_proxy, _shutdown: tx }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// A response's problem document, after checking the media type.
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "status {}",
+        response.status()
+    );
+    let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "request_id equals the header");
+    body
+}
+
+/// A TCP proxy that a test can switch off, to simulate a database outage
+/// for one test without touching the shared cluster.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let target = target.to_owned();
+        let (up2, cut2) = (up.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else { return };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut_rx = cut2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(outbound) = TcpStream::connect(&target).await else { return };
+                    let (mut ri, mut wi) = inbound.into_split();
+                    let (mut ro, mut wo) = outbound.into_split();
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut ri, &mut wo) => {},
+                        _ = tokio::io::copy(&mut ro, &mut wi) => {},
+                        _ = cut_rx.changed() => {},
+                    }
+                });
+            }
+        });
+        Self { addr, up, cut }
+    }
+
+    /// Refuses new connections and severs the open ones.
+    pub fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.cut.send_modify(|v| *v += 1);
+    }
+
+    /// Forwards again.
+    pub fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Polls `f` until it returns true or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if f().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

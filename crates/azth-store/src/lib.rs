@@ -1,0 +1,56 @@
+//! azth-store: persistence behind traits.
+//!
+//! Services see only the traits of this crate ([`Store`], [`Tx`]) and plain
+//! domain types; SQL and sqlx types stay inside the driver modules
+//! (`postgres/`, later `sqlite/`). A store hands out two kinds of
+//! transaction (ARCHITECTURE.md "Tenancy and row-level security"):
+//!
+//! * [`Store::tenant`] — scoped to one tenant: row-level security applies,
+//!   and the actor, ip and user agent reach the audit trigger;
+//! * [`Store::system`] — for the few named operations that precede knowing
+//!   the tenant (token look-ups, tenant resolution, workers).
+
+pub mod error;
+pub mod postgres;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use async_trait::async_trait;
+use azth_core::AuditContext;
+
+pub use error::StoreError;
+
+/// Counters of the connection pool, exported as metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The configured ceiling.
+    pub max: u32,
+}
+
+/// A storage backend.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Opens a transaction acting in `ctx.tenant_id` on behalf of `ctx.actor`.
+    async fn tenant(&self, ctx: &AuditContext) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Opens a transaction that sees every tenant. `reason` names why the
+    /// operation cannot be tenant-scoped; it is logged at debug level.
+    async fn system(&self, reason: &'static str) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Current connection pool figures.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// An open transaction. Dropping it without [`Tx::commit`] rolls it back.
+#[async_trait]
+pub trait Tx: Send {
+    /// Makes every change of the transaction durable, atomically.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}

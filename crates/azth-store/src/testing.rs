@@ -1,0 +1,223 @@
+//! Test support: every test gets its own PostgreSQL database.
+//!
+//! A template database is migrated once per set of migrations (under an
+//! advisory lock, so parallel test processes agree) and each test clones it
+//! with `CREATE DATABASE … TEMPLATE`, which takes milliseconds. Databases
+//! are dropped when the [`TestDb`] is dropped; ones left behind by killed
+//! runs are swept after an hour.
+//!
+//! The application connects as `azth_test`, a plain role with CREATEDB and
+//! CREATEROLE but no superuser rights, so row-level security is exercised
+//! exactly as in production. `AZTH_TEST_PG_ADMIN_URL` names the cluster's
+//! administrative connection (default `postgres://postgres@127.0.0.1:5432/postgres`).
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use secrecy::SecretString;
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::postgres::{PgConfig, migrate::MIGRATOR};
+
+const APP_ROLE: &str = "azth_test";
+const APP_PASSWORD: &str = "azth_test";
+
+/// The administrative URL of the test cluster.
+pub fn admin_url() -> String {
+    std::env::var("AZTH_TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Host and port of the test cluster, from the admin URL.
+pub fn cluster_address() -> (String, u16) {
+    let url = admin_url();
+    let after = url.split_once("://").map(|(_, r)| r).unwrap_or(&url);
+    let authority = after.split('/').next().unwrap_or(after);
+    let hostport = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    match hostport.rsplit_once(':') {
+        Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(5432)),
+        None => (hostport.to_owned(), 5432),
+    }
+}
+
+/// The URL through which the application reaches database `db`.
+pub fn app_url(db: &str) -> String {
+    let (host, port) = cluster_address();
+    format!("postgres://{APP_ROLE}:{APP_PASSWORD}@{host}:{port}/{db}")
+}
+
+/// A fresh database that lives as long as this value.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// A fresh database with every migration applied.
+    pub async fn migrated() -> Self {
+        let template = ensure_template().await;
+        Self::create(Some(&template)).await
+    }
+
+    /// A fresh, empty database (no migrations applied).
+    pub async fn empty() -> Self {
+        let mut admin = admin_conn().await;
+        ensure_app_role(&mut admin).await;
+        drop(admin);
+        Self::create(None).await
+    }
+
+    async fn create(template: Option<&str>) -> Self {
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let name = format!("azth_t_{secs}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut admin = admin_conn().await;
+        let sql = match template {
+            Some(t) => format!("create database {name} owner {APP_ROLE} template {t}"),
+            None => format!("create database {name} owner {APP_ROLE}"),
+        };
+        // A clone fails while another session briefly touches the template; retry.
+        let mut tries = 0;
+        loop {
+            match exec(&mut admin, sql.clone()).await {
+                Ok(_) => break,
+                Err(e) if tries < 50 && e.to_string().contains("being accessed by other users") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("creating test database {name}: {e}"),
+            }
+        }
+        let _ = admin.close().await;
+        let url = app_url(&name);
+        Self { name, url }
+    }
+
+    /// Store settings pointing at this database.
+    pub fn pg_config(&self) -> PgConfig {
+        pg_config_for(&self.url)
+    }
+
+    /// Connects a pool to this database as the application role.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.url).await.expect("connecting to the test database")
+    }
+}
+
+/// Test-sized pool settings for `url`.
+pub fn pg_config_for(url: &str) -> PgConfig {
+    PgConfig {
+        url: SecretString::from(url.to_owned()),
+        max_connections: 5,
+        min_connections: 0,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        idle_timeout: None,
+        max_lifetime: None,
+        statement_timeout: std::time::Duration::from_secs(30),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop needs its own runtime: the test's runtime may be shutting down.
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                    let _ = exec(&mut admin, format!("drop database if exists {name} with (force)")).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = handle.join();
+    }
+}
+
+async fn admin_conn() -> PgConnection {
+    PgConnection::connect(&admin_url()).await.unwrap_or_else(|e| {
+        panic!("connecting to the test cluster ({}): {e}", crate::postgres::redact_url(&admin_url()))
+    })
+}
+
+async fn ensure_app_role(admin: &mut PgConnection) {
+    admin.execute("select pg_advisory_lock(7216021)").await.expect("advisory lock");
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
+        .bind(APP_ROLE)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("looking up the test role");
+    if !exists {
+        exec(
+            &mut *admin,
+            format!("create role {APP_ROLE} login nosuperuser createdb createrole password '{APP_PASSWORD}'"),
+        )
+        .await
+        .expect("creating the test role");
+    }
+    admin.execute("select pg_advisory_unlock(7216021)").await.expect("advisory unlock");
+}
+
+/// Creates (once) the migrated template database and returns its name.
+async fn ensure_template() -> String {
+    // The template's name follows the migrations' checksums, so a changed
+    // migration gets a new template instead of a stale one.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in MIGRATOR.iter() {
+        for b in m.checksum.iter().chain(m.version.to_le_bytes().iter()) {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let template = format!("azth_tpl_{hash:016x}");
+    let mut admin = admin_conn().await;
+    ensure_app_role(&mut admin).await;
+    admin.execute("select pg_advisory_lock(7216022)").await.expect("advisory lock");
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut admin)
+        .await
+        .expect("looking up the template");
+    if !exists {
+        sweep(&mut admin).await;
+        let building = format!("{template}_building");
+        exec(&mut admin, format!("drop database if exists {building} with (force)"))
+            .await
+            .expect("dropping a half-built template");
+        exec(&mut admin, format!("create database {building} owner {APP_ROLE}")).await.expect("creating the template");
+        let pool = sqlx::PgPool::connect(&app_url(&building)).await.expect("connecting to the template");
+        MIGRATOR.run(&pool).await.unwrap_or_else(|e| panic!("migrating the template: {e}"));
+        pool.close().await;
+        exec(&mut admin, format!("alter database {building} rename to {template}"))
+            .await
+            .expect("publishing the template");
+    }
+    admin.execute("select pg_advisory_unlock(7216022)").await.expect("advisory unlock");
+    let _ = admin.close().await;
+    template
+}
+
+/// Drops test databases older than an hour and templates of other migration sets.
+async fn sweep(admin: &mut PgConnection) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let names: Vec<String> = sqlx::query_scalar(
+        "select datname from pg_database where datname like 'azth\\_t\\_%' or datname like 'azth\\_tpl\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let stale = match name.strip_prefix("azth_t_").and_then(|r| r.split('_').next()) {
+            Some(secs) => secs.parse::<u64>().map(|s| now.saturating_sub(s) > 3600).unwrap_or(false),
+            None => true, // an older template: the current one does not exist yet
+        };
+        if stale {
+            let _ = exec(&mut *admin, format!("drop database if exists {name} with (force)")).await;
+        }
+    }
+}
+
+/// Runs one statement built at run time (identifiers only: test database names).
+async fn exec(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
+}
