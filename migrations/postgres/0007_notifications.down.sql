@@ -1,0 +1,3 @@
+-- 0007_notifications (down): drops the notification outbox.
+
+drop table notifications;

@@ -1,0 +1,4 @@
+-- 0008_signing_keys (down): drops the signing keys. Tokens they signed can
+-- no longer be verified.
+
+drop table signing_keys;
