@@ -210,9 +210,9 @@ select set_config('app.current_tenant_id', 'b0000000-0000-4000-8000-00000000000b
 insert into users (id, tenant_id, email, username, status)
 values ('b1000000-0000-4000-8000-00000000000b', 'b0000000-0000-4000-8000-00000000000b',
         'bob@example.com', null, 'pending');
-insert into sessions (tenant_id, user_id, token_hash, refresh_token_hash, expires_at)
+insert into sessions (tenant_id, user_id, token_hash, expires_at)
 values ('b0000000-0000-4000-8000-00000000000b', 'b1000000-0000-4000-8000-00000000000b',
-        'tok-b', 'ref-b', now() + interval '1 hour');
+        'tok-b', now() + interval '1 hour');
 insert into otp_codes (tenant_id, user_id, code_hash, type, purpose, target, expires_at)
 values ('b0000000-0000-4000-8000-00000000000b', null, 'hmac', 'sms', 'login', '+15550199',
         now() + interval '10 minutes');

@@ -264,3 +264,32 @@ async fn metrics_can_move_to_their_own_listener() {
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("azth_db_pool_connections"));
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = std::sync::Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+    let slow = Router::new().route(
+        "/_slow",
+        axum::routing::get(move || {
+            let entered = entered.clone();
+            async move {
+                if let Some(tx) = entered.lock().unwrap().take() {
+                    let _ = tx.send(());
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }
+        }),
+    );
+    let mut app = spawn_with(Spawn { extra: Some(slow), ..Spawn::default() }).await;
+    let request = tokio::spawn(app.client.get(app.url("/_slow")).send());
+    entered_rx.await.unwrap();
+    app.signal_stop();
+    let response = request.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "done");
+    app.stop().await.unwrap();
+    // New connections are refused once the server has stopped.
+    assert!(app.client.get(app.url("/health")).send().await.is_err());
+}

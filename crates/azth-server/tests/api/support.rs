@@ -20,7 +20,8 @@ pub struct TestApp {
     #[allow(dead_code)] // owned so the database lives as long as the app
     pub db: TestDb,
     pub db_proxy: Option<Proxy>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// A change to the test configuration before the app is built.
@@ -74,16 +75,34 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
+    let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { addr, metrics_addr, client, db, db_proxy, _shutdown: tx }
+    TestApp { addr, metrics_addr, client, db, db_proxy, shutdown: Some(tx), server: Some(server) }
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Signals shutdown (as SIGTERM does) and waits for the server to stop.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(handle) => handle.await.unwrap(),
+            None => Ok(()),
+        }
+    }
+
+    /// Signals shutdown without waiting.
+    pub fn signal_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
