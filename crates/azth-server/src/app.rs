@@ -17,7 +17,11 @@ use crate::cache::Cache;
 use crate::cache::memory::MemoryCache;
 use crate::cache::redis::RedisCache;
 use crate::config::Config;
+use crate::hashing::HashPool;
+use crate::keys::{KeyRing, load_master_key};
+use crate::services::bootstrap::{self, Bootstrapped};
 use crate::state::AppState;
+use azth_core::crypto::hash::HashParams;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,10 @@ pub enum StartError {
     Cache(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("keys: {0}")]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// The process-wide Prometheus recorder (a recorder can be installed once).
@@ -92,6 +100,24 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     router: Router,
+    bootstrapped: Option<Bootstrapped>,
+}
+
+/// Opens everything a server or a CLI command needs: store (migrated when
+/// configured), cache, master key, key ring and hashing pool.
+pub async fn open_state(config: Config) -> Result<AppState, StartError> {
+    let store: Arc<dyn Store> =
+        Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
+    let cache = open_cache(&config)?;
+    let master = Arc::new(load_master_key(&config)?);
+    let keys = Arc::new(KeyRing::load(store.clone(), master).await?);
+    let params: HashParams =
+        config.password_hash.parse().map_err(|e| StartError::Other(format!("password_hash: {e}")))?;
+    let hasher = Arc::new(
+        HashPool::new(params, config.hash_pool.workers, config.hash_pool.queue)
+            .map_err(|e| StartError::Other(format!("hashing pool: {}", e.code)))?,
+    );
+    Ok(AppState { config: Arc::new(config), store, cache, metrics: metrics_handle(), keys, hasher })
 }
 
 impl Application {
@@ -102,9 +128,6 @@ impl Application {
 
     /// Builds the server with extra routes merged in (test probes).
     pub async fn build_with(config: Config, extra: Router<AppState>) -> Result<Self, StartError> {
-        let store: Arc<dyn Store> =
-            Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
-        let cache = open_cache(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -112,9 +135,13 @@ impl Application {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?),
             None => None,
         };
-        let state = AppState { config: Arc::new(config), store, cache, metrics: metrics_handle() };
+        let state = open_state(config).await?;
+        let bootstrapped =
+            bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await.map_err(|e| {
+                StartError::Other(format!("bootstrap failed: {}", e.detail.unwrap_or_else(|| e.code.to_string())))
+            })?;
         let router = crate::http::router(state.clone(), extra);
-        Ok(Self { listener, metrics_listener, state, router })
+        Ok(Self { listener, metrics_listener, state, router, bootstrapped })
     }
 
     /// The address the API listens on (useful with port 0).
@@ -125,6 +152,11 @@ impl Application {
     /// The address of the separate metrics listener, if any.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// What the first start created (the generated admin password is in it, once).
+    pub fn take_bootstrapped(&mut self) -> Option<Bootstrapped> {
+        self.bootstrapped.take()
     }
 
     /// The shared state (for tests and the CLI).
@@ -148,6 +180,18 @@ impl Application {
                     .await;
             });
         }
+        // Pick up signing keys rotated by another node or the CLI.
+        let keys = self.state.keys.clone();
+        let mut stop_keys = rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => keys.refresh_if_stale().await,
+                    _ = stop_keys.changed() => break,
+                }
+            }
+        });
         let mut stopped = rx.clone();
         let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {

@@ -42,6 +42,43 @@ pub struct Config {
     pub sms_webhook_url: Option<String>,
     /// Requests per minute per IP on each sign-in endpoint; 0 turns the limit off.
     pub ip_rate_limit: u32,
+    pub hash_pool: HashPoolConfig,
+    pub tokens: TokenConfig,
+}
+
+/// The bounded pool that runs Argon2 (a login flood must not starve the
+/// cheap endpoints).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashPoolConfig {
+    /// Hashes computed at once; 0 = one per CPU core.
+    pub workers: usize,
+    /// Requests allowed to wait for a worker; more are answered 503 with Retry-After.
+    pub queue: usize,
+}
+
+/// Access tokens and cookies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// The `aud` claim of access tokens.
+    pub audience: String,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: u64,
+    /// Mark cookies `Secure`; by default true exactly when the public URL is https.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for HashPoolConfig {
+    fn default() -> Self {
+        Self { workers: 0, queue: 64 }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self { audience: "azth".to_owned(), leeway_secs: 30, secure_cookies: None }
+    }
 }
 
 /// Database settings.
@@ -139,6 +176,8 @@ impl Default for Config {
             smtp_url: None,
             sms_webhook_url: None,
             ip_rate_limit: 60,
+            hash_pool: HashPoolConfig::default(),
+            tokens: TokenConfig::default(),
         }
     }
 }
@@ -287,13 +326,29 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             return bad("log.filter", "is not a valid filter (e.g. `info,azth=debug`)");
         }
-        if !self.password_hash.starts_with("argon2id:") {
-            return bad("password_hash", "must look like argon2id:m=19456,t=2,p=1");
+        if let Err(e) = self.password_hash.parse::<azth_core::crypto::hash::HashParams>() {
+            return bad("password_hash", &format!("{e} (e.g. argon2id:m=19456,t=2,p=1)"));
+        }
+        if let Some(key) = &self.master_key
+            && azth_core::crypto::seal::MasterKey::from_base64(key.expose_secret()).is_err()
+        {
+            return bad("master_key", "must be the base64 of exactly 32 bytes");
+        }
+        if self.tokens.audience.trim().is_empty() {
+            return bad("tokens.audience", "must not be empty");
+        }
+        if self.tokens.leeway_secs > 300 {
+            return bad("tokens.leeway_secs", "must be at most 300");
         }
         if self.bootstrap.admin_email.trim().is_empty() || !self.bootstrap.admin_email.contains('@') {
             return bad("bootstrap.admin_email", "must be an email address");
         }
         Ok(())
+    }
+
+    /// Whether cookies carry the `Secure` attribute.
+    pub fn secure_cookies(&self) -> bool {
+        self.tokens.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
 
     /// The public base URL (no trailing slash).
@@ -452,13 +507,18 @@ mod tests {
             None,
             env(&[
                 ("AZTH_DATABASE_URL", "postgres://u:hunter2@h/db"),
-                ("AZTH_MASTER_KEY", "c2VjcmV0"),
+                ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
                 ("AZTH_BOOTSTRAP_ADMIN_PASSWORD", "pw-pw-pw-pw"),
             ]),
         )
         .unwrap();
         let text = config.masked_json().to_string();
-        assert!(!text.contains("hunter2") && !text.contains("c2VjcmV0") && !text.contains("pw-pw-pw-pw"), "{text}");
+        assert!(
+            !text.contains("hunter2")
+                && !text.contains("a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=")
+                && !text.contains("pw-pw-pw-pw"),
+            "{text}"
+        );
         assert!(text.contains("postgres://u:***@h/db"), "{text}");
     }
 

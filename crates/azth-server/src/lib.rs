@@ -7,7 +7,10 @@
 pub mod app;
 pub mod cache;
 pub mod config;
+pub mod hashing;
 pub mod http;
+pub mod keys;
+pub mod services;
 pub mod state;
 pub mod telemetry;
 

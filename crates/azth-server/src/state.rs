@@ -8,6 +8,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::cache::Cache;
 use crate::config::Config;
+use crate::hashing::HashPool;
+use crate::keys::KeyRing;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -16,4 +18,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cache: Arc<dyn Cache>,
     pub metrics: PrometheusHandle,
+    pub keys: Arc<KeyRing>,
+    pub hasher: Arc<HashPool>,
 }

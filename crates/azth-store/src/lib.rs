@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod postgres;
+pub mod repo;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -19,6 +20,10 @@ use async_trait::async_trait;
 use azth_core::AuditContext;
 
 pub use error::StoreError;
+pub use repo::{
+    AccessRepo, AuditRecord, AuditRepo, KeyRepo, NewSession, NewTenant, NewUser, ProfilePatch, RefreshOutcome,
+    SessionRepo, StoredKey, TenantRepo, UserRepo,
+};
 
 /// Counters of the connection pool, exported as metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,9 +53,10 @@ pub trait Store: Send + Sync + 'static {
     fn pool_stats(&self) -> PoolStats;
 }
 
-/// An open transaction. Dropping it without [`Tx::commit`] rolls it back.
+/// An open transaction with every repository. Dropping it without
+/// [`Tx::commit`] rolls it back.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: TenantRepo + UserRepo + AccessRepo + SessionRepo + KeyRepo + AuditRepo + Send {
     /// Makes every change of the transaction durable, atomically.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -221,3 +221,12 @@ async fn sweep(admin: &mut PgConnection) {
 async fn exec(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
 }
+
+/// The audit actions of `tenant`, oldest first (for tests asserting events).
+pub async fn audit_actions(tx: &mut crate::postgres::PgTx, tenant: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar("select action from audit_logs where tenant_id = $1 order by created_at, id")
+        .bind(tenant)
+        .fetch_all(tx.conn())
+        .await
+        .expect("reading audit actions")
+}

@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use azth_server::Config;
-use azth_server::app::{Application, open_store, shutdown_signal};
+use azth_server::app::{Application, open_state, open_store, shutdown_signal};
+use azth_server::keys::{self, load_master_key};
+use azth_server::services::bootstrap::{self, Bootstrapped};
 use azth_store::postgres::migrate;
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 /// azth — multi-tenant identity and access server.
 ///
@@ -36,6 +39,21 @@ enum Command {
     /// Manage the PostgreSQL schema.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Create the `system` tenant and the first operator if no tenant
+    /// exists yet (serve does this on its first start too).
+    Bootstrap,
+    /// Manage the token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key and retire the others; retired keys stay in the
+    /// JWKS until every token they signed has expired.
+    Rotate,
+    /// List the published keys.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,9 +102,43 @@ fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let app = Application::build(config).await?;
+            let mut app = Application::build(config).await?;
+            let url = app.state().config.public_url();
+            if let Some(created) = app.take_bootstrapped() {
+                print_bootstrapped(&url, &created);
+            }
             tracing::info!(addr = %app.local_addr(), "azth listening");
             app.run_until_stopped(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Bootstrap => {
+            let state = open_state(config).await?;
+            match bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await {
+                Ok(Some(created)) => print_bootstrapped(&state.config.public_url(), &created),
+                Ok(None) => println!("already bootstrapped: a tenant exists"),
+                Err(e) => anyhow::bail!("bootstrap failed: {}", e.detail.unwrap_or_else(|| e.code.to_string())),
+            }
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            let store = open_store(&config, false, Duration::ZERO).await?;
+            match cmd {
+                KeysCommand::Rotate => {
+                    let master = load_master_key(&config)?;
+                    let kid = keys::rotate(&store, &master).await?;
+                    println!("new signing key {kid}; older keys stay published until their tokens expire");
+                }
+                KeysCommand::List => {
+                    for key in keys::list(&store).await? {
+                        let state = match (key.retired_at, key.expires_at) {
+                            (None, _) => "active".to_owned(),
+                            (Some(_), Some(until)) => format!("retired, published until {}", until.to_rfc3339()),
+                            (Some(_), None) => "retired".to_owned(),
+                        };
+                        println!("{} {} {} {}", key.kid, key.algorithm, key.created_at.to_rfc3339(), state);
+                    }
+                }
+            }
             Ok(())
         }
         Command::Migrate(cmd) => {
@@ -115,5 +167,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Tells the operator how to sign in the first time (the generated password
+/// is shown here once and never again).
+fn print_bootstrapped(url: &str, created: &Bootstrapped) {
+    println!("azth: created the system tenant and its first operator");
+    println!("  sign in:  POST {url}/api/v1/auth/login  (header X-Tenant-ID: system)");
+    println!("  email:    {}", created.admin_email);
+    match &created.generated_password {
+        Some(password) => {
+            println!("  password: {}  (shown once; change it with POST /api/v1/me/password)", password.expose_secret())
+        }
+        None => println!("  password: the one in AZTH_BOOTSTRAP_ADMIN_PASSWORD"),
     }
 }

@@ -29,6 +29,20 @@ impl MemoryCache {
     }
 }
 
+/// Frees a slot for `key` when the map is full: expired entries first, then
+/// the one closest to expiry.
+fn make_room(map: &mut Entries, key: &str, capacity: usize, now: Instant) {
+    if map.len() >= capacity && !map.contains_key(key) {
+        map.retain(|_, (_, until)| *until > now);
+        if map.len() >= capacity {
+            let soonest = map.iter().min_by_key(|(_, (_, until))| *until).map(|(k, _)| k.clone());
+            if let Some(k) = soonest {
+                map.remove(&k);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Cache for MemoryCache {
     async fn ping(&self) -> Result<(), CacheError> {
@@ -44,15 +58,7 @@ impl Cache for MemoryCache {
     async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let now = Instant::now();
         let mut map = self.lock()?;
-        if map.len() >= self.capacity && !map.contains_key(key) {
-            map.retain(|_, (_, until)| *until > now);
-            if map.len() >= self.capacity {
-                let soonest = map.iter().min_by_key(|(_, (_, until))| *until).map(|(k, _)| k.clone());
-                if let Some(k) = soonest {
-                    map.remove(&k);
-                }
-            }
-        }
+        make_room(&mut map, key, self.capacity, now);
         map.insert(key.to_owned(), (value.to_owned(), now + ttl));
         Ok(())
     }
@@ -60,6 +66,18 @@ impl Cache for MemoryCache {
     async fn del(&self, key: &str) -> Result<(), CacheError> {
         self.lock()?.remove(key);
         Ok(())
+    }
+
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        let now = Instant::now();
+        let mut map = self.lock()?;
+        let (next, until) = match map.get(key).filter(|(_, until)| *until > now) {
+            Some((v, until)) => (v.parse::<i64>().unwrap_or(0) + 1, *until),
+            None => (1, now + window),
+        };
+        make_room(&mut map, key, self.capacity, now);
+        map.insert(key.to_owned(), (next.to_string(), until));
+        Ok(next)
     }
 
     fn kind(&self) -> &'static str {
@@ -84,5 +102,14 @@ mod tests {
         assert_eq!(cache.get("c").await.unwrap().as_deref(), Some("3"));
         cache.del("c").await.unwrap();
         assert_eq!(cache.get("c").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn counters_count_within_their_window() {
+        let cache = MemoryCache::new(10);
+        assert_eq!(cache.incr_window("n", Duration::from_secs(60)).await.unwrap(), 1);
+        assert_eq!(cache.incr_window("n", Duration::from_secs(60)).await.unwrap(), 2);
+        assert_eq!(cache.incr_window("gone", Duration::ZERO).await.unwrap(), 1);
+        assert_eq!(cache.incr_window("gone", Duration::ZERO).await.unwrap(), 1);
     }
 }

@@ -26,6 +26,9 @@ pub trait Cache: Send + Sync + 'static {
     async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
     /// Removes `key`; absent keys are fine.
     async fn del(&self, key: &str) -> Result<(), CacheError>;
+    /// Increments the counter under `key`, starting a window of `window`
+    /// when the counter is new; returns the new count.
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
     /// Which backend this is, for `/ready` and logs.
     fn kind(&self) -> &'static str;
 }

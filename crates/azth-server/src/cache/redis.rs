@@ -75,6 +75,21 @@ impl Cache for RedisCache {
         self.run(async move { conn.del(key).await }).await
     }
 
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        // One round trip, atomic: the window starts with the first increment.
+        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "local n = redis.call('INCR', KEYS[1]) \
+                 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+                 return n",
+            )
+        });
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run(async move { SCRIPT.key(key).arg(ms).invoke_async(&mut conn).await }).await
+    }
+
     fn kind(&self) -> &'static str {
         "redis"
     }

@@ -2,11 +2,15 @@
 //! layers every request passes through (request id, problem documents,
 //! logging and metrics, body limit, timeout, panic catching).
 
+pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod json;
+pub mod me;
 pub mod observe;
 pub mod request_id;
 pub mod service;
+pub mod well_known;
 
 use std::time::Duration;
 
@@ -26,13 +30,17 @@ pub use json::ApiJson;
 
 /// The `/api/v1` routes (filled by the capabilities that follow).
 fn api_v1() -> Router<AppState> {
-    Router::new()
+    Router::new().nest("/auth", auth::router()).nest("/me", me::router())
 }
 
 /// The complete application router. `extra` lets tests mount probes.
 pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.config.clone();
-    let mut app = Router::new().merge(service::router()).nest("/api/v1", api_v1()).merge(extra);
+    let mut app = Router::new()
+        .merge(service::router())
+        .route("/.well-known/jwks.json", get(well_known::jwks))
+        .nest("/api/v1", api_v1())
+        .merge(extra);
     if config.metrics_listen.is_none() {
         app = app.route("/metrics", get(service::metrics));
     }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use azth_core::crypto::seal::MasterKey;
 use azth_server::state::AppState;
 use azth_server::{Application, Config};
 use azth_store::testing::{TestDb, cluster_address};
@@ -20,6 +21,7 @@ pub struct TestApp {
     #[allow(dead_code)] // owned so the database lives as long as the app
     pub db: TestDb,
     pub db_proxy: Option<Proxy>,
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -49,8 +51,16 @@ pub fn test_config(db_url: &str) -> Config {
     config.redis.url = Some(SecretString::from(redis_url()));
     config.redis.key_prefix = format!("azth:test:{}:", uuid::Uuid::new_v4().simple());
     config.log.filter = if std::env::var("TEST_LOG").is_ok() { "debug".into() } else { "off".into() };
+    // Cheap hashing keeps tests fast; one test checks the default parameters.
+    config.password_hash = "argon2id:m=1024,t=1,p=1".into();
+    config.master_key = Some(SecretString::from(MasterKey::generate().unwrap().to_base64().to_string()));
+    config.bootstrap.admin_email = "root@example.com".into();
+    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_owned()));
     config
 }
+
+/// The bootstrap operator's password in every test app.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 pub async fn spawn_app() -> TestApp {
     spawn_with(Spawn::default()).await
@@ -74,12 +84,13 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
     let app = Application::build_with(config, opts.extra.unwrap_or_default()).await.expect("building the app");
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
+    let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { addr, metrics_addr, client, db, db_proxy, shutdown: Some(tx), server: Some(server) }
+    TestApp { addr, metrics_addr, client, db, db_proxy, state, shutdown: Some(tx), server: Some(server) }
 }
 
 impl TestApp {
@@ -192,4 +203,105 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A signed-in user of a test tenant.
+#[derive(Debug, Clone)]
+pub struct Creds {
+    pub email: String,
+    pub password: String,
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+    pub session_id: String,
+}
+
+/// A password no list holds.
+pub fn strong_password() -> String {
+    format!("pw-{}-Zq", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    /// Creates a tenant (with its system roles) directly in the store.
+    pub async fn create_tenant(&self, slug: &str, settings: serde_json::Value) -> azth_core::model::Tenant {
+        let mut tx = self.state.store.system("test: create tenant").await.unwrap();
+        let tenant = tx
+            .insert_tenant(&azth_store::NewTenant {
+                name: format!("Tenant {slug}"),
+                slug: slug.to_owned(),
+                domain: None,
+                plan: "free".into(),
+                settings,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        tenant
+    }
+
+    pub fn post(&self, path: &str, tenant: Option<&str>) -> reqwest::RequestBuilder {
+        let mut request = self.client.post(self.url(path));
+        if let Some(t) = tenant {
+            request = request.header("x-tenant-id", t);
+        }
+        request
+    }
+
+    pub async fn register(&self, tenant: &str, email: &str, password: &str) -> reqwest::Response {
+        self.post("/api/v1/auth/register", Some(tenant))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, tenant: &str, identifier: &str, password: &str) -> reqwest::Response {
+        self.post("/api/v1/auth/login", Some(tenant))
+            .json(&serde_json::json!({"identifier": identifier, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers and signs in a fresh user of `tenant`.
+    pub async fn signed_up(&self, tenant: &str) -> Creds {
+        let email = format!("u{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let password = strong_password();
+        let r = self.register(tenant, &email, &password).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = self.login(tenant, &email, &password).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let body: serde_json::Value = r.json().await.unwrap();
+        Creds {
+            email,
+            password,
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+            session_id: body["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn get_as(&self, path: &str, access: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(access).send().await.unwrap()
+    }
+
+    pub async fn refresh(&self, refresh: &str) -> reqwest::Response {
+        self.post("/api/v1/auth/refresh", None)
+            .json(&serde_json::json!({"refresh_token": refresh}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Audit actions recorded in `tenant`, oldest first.
+    pub async fn audit_actions(&self, tenant: uuid::Uuid) -> Vec<String> {
+        let store = azth_store::postgres::PgStore::connect_lazy(&self.db.pg_config()).unwrap();
+        let mut tx = store.system_tx("test: read audit").await.unwrap();
+        sqlx_query_actions(&mut tx, tenant).await
+    }
+}
+
+async fn sqlx_query_actions(tx: &mut azth_store::postgres::PgTx, tenant: uuid::Uuid) -> Vec<String> {
+    azth_store::testing::audit_actions(tx, tenant).await
 }

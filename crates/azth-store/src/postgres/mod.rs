@@ -4,7 +4,13 @@
 //! agent set transaction-locally (`set_config(…, true)`, never a session
 //! `SET`, which would outlive the transaction on a pooled connection).
 
+mod access;
+mod audit;
+mod keys;
 pub mod migrate;
+mod sessions;
+mod tenants;
+mod users;
 
 use std::time::Duration;
 

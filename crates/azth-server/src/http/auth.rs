@@ -1,0 +1,272 @@
+//! `/api/v1/auth`: register, login, refresh, logout, own sessions.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use azth_core::ErrorCode;
+use azth_core::crypto::token::random_token;
+use azth_core::model::{Session, SessionMode, User};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{Auth, CSRF_COOKIE, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
+use super::json::ApiJson;
+use crate::services::{Credential, auth, sessions};
+use crate::state::AppState;
+
+/// Routes under `/auth`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/refresh", post(refresh))
+        .route("/logout", post(logout))
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/{id}", delete(delete_session))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterRequest {
+    email: String,
+    password: SecretString,
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RegisterResponse {
+    user: User,
+    verification_sent: bool,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ResolvedTenant(tenant): ResolvedTenant,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    let user = auth::register(
+        &state,
+        &meta,
+        &tenant,
+        auth::Registration {
+            email: body.email,
+            password: body.password,
+            username: body.username,
+            first_name: body.first_name,
+            last_name: body.last_name,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(RegisterResponse { user, verification_sent: false })).into_response())
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    #[default]
+    Token,
+    Cookie,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    identifier: String,
+    password: SecretString,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    remember: bool,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ResolvedTenant(tenant): ResolvedTenant,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let mode = match body.mode {
+        Mode::Token => SessionMode::Token,
+        Mode::Cookie => SessionMode::Cookie,
+    };
+    let signed_in = auth::login(
+        &state,
+        &meta,
+        &tenant,
+        auth::LoginInput { identifier: body.identifier, password: body.password, mode, remember: body.remember },
+    )
+    .await?;
+    tokens_response(&state, signed_in, StatusCode::OK)
+}
+
+#[derive(Serialize)]
+struct TokensBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    session_id: Uuid,
+    user: User,
+}
+
+/// The answer to a sign-in or refresh: tokens in the body (token mode), or
+/// the session and CSRF cookies (cookie mode). Never cached.
+fn tokens_response(state: &AppState, signed_in: auth::SignedIn, status: StatusCode) -> Result<Response, ApiError> {
+    let (access_token, expires_in) = match signed_in.access {
+        Some((token, ttl)) => (Some(token), Some(ttl)),
+        None => (None, None),
+    };
+    let body = TokensBody {
+        token_type: access_token.as_ref().map(|_| "Bearer"),
+        access_token,
+        expires_in,
+        refresh_token: signed_in.refresh_token,
+        session_id: signed_in.session.id,
+        user: signed_in.user,
+    };
+    let mut response = (status, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(token) = signed_in.session_token {
+        let max_age =
+            signed_in.remember.then(|| (signed_in.session.expires_at - chrono::Utc::now()).num_seconds().max(0));
+        let csrf = random_token().map_err(ApiError::internal)?;
+        let secure = state.config.secure_cookies();
+        for value in [
+            set_cookie(SESSION_COOKIE, &token, true, secure, max_age),
+            set_cookie(CSRF_COOKIE, &csrf, false, secure, max_age),
+        ] {
+            headers.append(header::SET_COOKIE, HeaderValue::from_str(&value).map_err(ApiError::internal)?);
+        }
+    }
+    Ok(response)
+}
+
+/// A `Set-Cookie` value. `max_age` None = a browser-session cookie.
+fn set_cookie(name: &str, value: &str, http_only: bool, secure: bool, max_age: Option<i64>) -> String {
+    let mut cookie = format!("{name}={value}; Path=/; SameSite=Lax");
+    if http_only {
+        cookie.push_str("; HttpOnly");
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    if let Some(secs) = max_age {
+        cookie.push_str(&format!("; Max-Age={secs}"));
+    }
+    cookie
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    let header_tenant = tenant_header(&headers);
+    if let Some(token) = body.and_then(|b| b.refresh_token) {
+        let signed_in = auth::refresh(&state, &meta, header_tenant, &token).await?;
+        return tokens_response(&state, signed_in, StatusCode::OK);
+    }
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Err(ApiError::new(ErrorCode::Unauthenticated).with_detail("no refresh token or session cookie"));
+    };
+    super::extract::check_csrf(&headers)?;
+    let signed_in = auth::refresh_cookie(&state, header_tenant, session).await?;
+    tokens_response(&state, signed_in, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogoutRequest {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    OptionalJson(body): OptionalJson<LogoutRequest>,
+) -> Result<Response, ApiError> {
+    auth::logout(&state, &meta, &principal, body.is_some_and(|b| b.all)).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if principal.credential == Credential::Cookie {
+        let secure = state.config.secure_cookies();
+        for name in [SESSION_COOKIE, CSRF_COOKIE] {
+            let value = set_cookie(name, "", name == SESSION_COOKIE, secure, Some(0));
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, HeaderValue::from_str(&value).map_err(ApiError::internal)?);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    id: Uuid,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    last_activity: chrono::DateTime<chrono::Utc>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    current: bool,
+}
+
+impl SessionView {
+    fn of(s: Session, current: Uuid) -> Self {
+        Self {
+            current: s.id == current,
+            id: s.id,
+            ip_address: s.ip_address,
+            user_agent: s.user_agent,
+            created_at: s.created_at,
+            last_activity: s.last_activity,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let items: Vec<SessionView> = sessions::list_own(&state, &meta, &principal)
+        .await?
+        .into_iter()
+        .map(|s| SessionView::of(s, principal.session_id))
+        .collect();
+    Ok(Json(serde_json::json!({"items": items, "next_cursor": null})))
+}
+
+async fn delete_session(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound))?;
+    sessions::revoke_own(&state, &meta, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

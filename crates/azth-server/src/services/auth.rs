@@ -1,0 +1,577 @@
+//! Sign-in: register, login, refresh, logout, and turning a credential
+//! (access JWT or session cookie) into a [`Principal`].
+
+use azth_core::crypto::jwt::{self, AccessClaims, JwtError};
+use azth_core::crypto::token::{random_token, sha256_hex};
+use azth_core::model::{AuditEvent, Session, SessionMode, Tenant, User, UserStatus};
+use azth_core::password::{PasswordPolicy, check_password};
+use azth_core::{Actor, ErrorCode, FieldError};
+use azth_store::{NewSession, NewUser, RefreshOutcome, StoreError};
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::lockout::{self, Subject};
+use super::tenancy;
+use super::{Credential, Principal, RequestMeta};
+use crate::http::ApiError;
+use crate::state::AppState;
+
+/// How long a revocation marker stays in the cache: the longest access
+/// token lifetime plus leeway, after which the token has expired anyway.
+pub const REVOCATION_TTL: std::time::Duration = std::time::Duration::from_secs(86_400 + 300);
+
+/// Longest password accepted on any endpoint (bytes), checked before hashing.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What `POST /auth/register` takes.
+pub struct Registration {
+    pub email: String,
+    pub password: SecretString,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// What `POST /auth/login` takes.
+pub struct LoginInput {
+    pub identifier: String,
+    pub password: SecretString,
+    pub mode: SessionMode,
+    pub remember: bool,
+}
+
+/// A successful sign-in or refresh.
+pub struct SignedIn {
+    pub user: User,
+    pub session: Session,
+    /// The access JWT and its lifetime in seconds (token mode).
+    pub access: Option<(String, u32)>,
+    /// The new refresh token (token mode).
+    pub refresh_token: Option<String>,
+    /// The new session token (cookie mode: the `azth_session` value).
+    pub session_token: Option<String>,
+    pub remember: bool,
+}
+
+/// Lowercases and trims an email, checking its form.
+pub fn normalize_email(raw: &str, field: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            (1..=64).contains(&local.len())
+                && domain.len() >= 3
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid { Ok(email) } else { Err(FieldError::new(field, "invalid_email", "is not a valid email address")) }
+}
+
+/// Checks a username: 3–64 characters of `[A-Za-z0-9._-]`.
+pub fn check_username(username: &str) -> Result<(), FieldError> {
+    let ok = (3..=64).contains(&username.chars().count())
+        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new("username", "invalid_username", "3 to 64 characters of letters, digits, '.', '_' or '-'"))
+    }
+}
+
+/// Checks a person's name field: at most 100 characters, no control characters.
+pub fn check_name(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.chars().count() > 100 {
+        return Err(FieldError::new(field, "too_long", "at most 100 characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "invalid", "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// The password policy of `tenant`.
+pub fn policy(tenant: &Tenant) -> PasswordPolicy {
+    PasswordPolicy {
+        min_length: usize::try_from(tenant.settings.password_min_length).unwrap_or(12),
+        ..PasswordPolicy::default()
+    }
+}
+
+/// Creates an account in `tenant` (API.md "Authentication").
+pub async fn register(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    input: Registration,
+) -> Result<User, ApiError> {
+    if !tenant.settings.allow_registration {
+        return Err(ApiError::new(ErrorCode::Forbidden).with_detail("registration is closed for this tenant"));
+    }
+    let mut errors = Vec::new();
+    let email = normalize_email(&input.email, "email").map_err(|e| errors.push(e)).ok();
+    let username = input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
+    if let Some(u) = &username
+        && let Err(e) = check_username(u)
+    {
+        errors.push(e);
+    }
+    for (field, value) in [("first_name", &input.first_name), ("last_name", &input.last_name)] {
+        if let Some(v) = value
+            && let Err(e) = check_name(field, v)
+        {
+            errors.push(e);
+        }
+    }
+    if input.password.expose_secret().len() > MAX_PASSWORD_BYTES {
+        errors.push(FieldError::new("password", "too_long", "at most 128 characters"));
+    } else if let Err(mut e) =
+        check_password(input.password.expose_secret(), &policy(tenant), email.as_deref(), username.as_deref())
+    {
+        errors.append(&mut e);
+    }
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let hash = state.hasher.hash(&input.password).await?;
+    let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
+    let user = tx
+        .insert_user(
+            tenant.id,
+            &NewUser {
+                email,
+                username,
+                password_hash: Some(hash),
+                first_name: input.first_name,
+                last_name: input.last_name,
+                status: UserStatus::Active,
+            },
+        )
+        .await?;
+    tx.assign_role_by_name(tenant.id, user.id, "member", None).await?;
+    tx.insert_audit(&meta.record(tenant.id, Some(user.id), AuditEvent::auth("auth.register", Some(user.id)))).await?;
+    tx.commit().await?;
+    tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "registered");
+    Ok(user)
+}
+
+/// Signs in with an identifier (email or username) and a password.
+pub async fn login(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    input: LoginInput,
+) -> Result<SignedIn, ApiError> {
+    let identifier = input.identifier.trim().to_owned();
+    if identifier.is_empty() || identifier.len() > 254 || input.password.expose_secret().len() > MAX_PASSWORD_BYTES {
+        // Structurally impossible credentials: same answer as a wrong password.
+        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+    }
+    let creds = {
+        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
+        let creds = tx.user_credentials(tenant.id, &identifier).await?;
+        tx.commit().await?;
+        creds
+    };
+    let subject = match &creds {
+        Some(c) => Subject::User(c.user.id),
+        None => Subject::unknown(&identifier),
+    };
+    let user_id = creds.as_ref().map(|c| c.user.id);
+
+    // SECURITY: the lock is checked before the password, and answers the
+    // same for existing and unknown identifiers.
+    let cache_lock = lockout::locked_for(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
+    let db_lock = creds
+        .as_ref()
+        .and_then(|c| c.locked_until)
+        .map(|until| (until - Utc::now()).num_seconds())
+        .filter(|left| *left > 0)
+        .map(|left| u64::try_from(left).unwrap_or(1));
+    if let Some(left) = cache_lock.or(db_lock) {
+        return Err(ApiError::new(ErrorCode::AccountLocked).with_retry_after(left.max(1)));
+    }
+
+    let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
+    let verified = state.hasher.verify(&input.password, phc.clone()).await?;
+    let Some(creds) = creds.filter(|_| verified) else {
+        let locked_until = lockout::record_failure(state, tenant.id, &subject, &tenant.settings)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
+        if let Some(id) = user_id {
+            tx.record_login_failure(tenant.id, id, locked_until).await?;
+        }
+        tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.login.failed", user_id))).await?;
+        if locked_until.is_some() {
+            tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(target: "azth::security", tenant = %tenant.id, locked = locked_until.is_some(), "login failed");
+        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+    };
+    // A correct password for an account that may not sign in: only now say so.
+    if creds.user.status != UserStatus::Active {
+        return Err(ApiError::new(ErrorCode::Forbidden).with_detail("the account is not active"));
+    }
+    let rehash = match &phc {
+        Some(phc) if state.hasher.needs_rehash(phc) => Some(state.hasher.hash(&input.password).await?),
+        _ => None,
+    };
+    lockout::clear(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
+
+    let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(creds.user.id))).await?;
+    tx.record_login_success(tenant.id, creds.user.id, rehash.as_deref()).await?;
+    let issued =
+        open_session(tx.as_mut(), meta, tenant, creds.user.id, vec!["pwd".into()], input.mode, input.remember).await?;
+    tx.insert_audit(&meta.record(
+        tenant.id,
+        Some(creds.user.id),
+        AuditEvent::auth("auth.login.succeeded", Some(creds.user.id)),
+    ))
+    .await?;
+    let user = tx.user_by_id(tenant.id, creds.user.id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "login succeeded");
+    finish(state, tenant, user, issued)
+}
+
+/// A session just written, with its raw secrets.
+pub struct Issued {
+    pub session: Session,
+    pub session_token: String,
+    pub refresh_token: Option<String>,
+    pub remember: bool,
+}
+
+/// Creates a session (and its first refresh token in token mode) in `tx`.
+pub async fn open_session(
+    tx: &mut dyn azth_store::Tx,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    user_id: Uuid,
+    amr: Vec<String>,
+    mode: SessionMode,
+    remember: bool,
+) -> Result<Issued, ApiError> {
+    let session_token = random_token().map_err(ApiError::internal)?;
+    let expires_at = Utc::now() + chrono::Duration::days(i64::from(tenant.settings.refresh_token_ttl_days));
+    let session = tx
+        .insert_session(&NewSession {
+            id: Uuid::now_v7(),
+            tenant_id: tenant.id,
+            user_id,
+            token_hash: sha256_hex(session_token.as_bytes()),
+            ip_address: meta.ip.map(|ip| ip.to_string()),
+            user_agent: meta.user_agent.clone(),
+            amr,
+            mode,
+            expires_at,
+        })
+        .await?;
+    let refresh_token = match mode {
+        SessionMode::Token => {
+            let token = random_token().map_err(ApiError::internal)?;
+            tx.insert_refresh_token(tenant.id, session.id, &sha256_hex(token.as_bytes()), expires_at).await?;
+            Some(token)
+        }
+        SessionMode::Cookie => None,
+    };
+    Ok(Issued { session, session_token, refresh_token, remember })
+}
+
+/// Mints the access token (token mode) and assembles the answer.
+pub fn finish(state: &AppState, tenant: &Tenant, user: User, issued: Issued) -> Result<SignedIn, ApiError> {
+    let access = match issued.session.mode {
+        SessionMode::Token => Some(mint(state, tenant, &issued.session)?),
+        SessionMode::Cookie => None,
+    };
+    let session_token = (issued.session.mode == SessionMode::Cookie).then_some(issued.session_token);
+    Ok(SignedIn {
+        user,
+        session: issued.session,
+        access,
+        refresh_token: issued.refresh_token,
+        session_token,
+        remember: issued.remember,
+    })
+}
+
+/// Signs an access token for `session`.
+pub fn mint(state: &AppState, tenant: &Tenant, session: &Session) -> Result<(String, u32), ApiError> {
+    let ttl = tenant.settings.access_token_ttl_seconds;
+    let now = Utc::now().timestamp();
+    let claims = AccessClaims {
+        iss: state.config.public_url(),
+        sub: session.user_id.to_string(),
+        aud: state.config.tokens.audience.clone(),
+        exp: now + i64::from(ttl),
+        iat: now,
+        nbf: now,
+        jti: Uuid::new_v4().to_string(),
+        tid: session.tenant_id,
+        sid: session.id,
+        amr: session.amr.clone(),
+    };
+    let keys = state.keys.keys();
+    let token = jwt::sign(&claims, &keys.current).map_err(ApiError::internal)?;
+    Ok((token, ttl))
+}
+
+/// Checks an `X-Tenant-ID` presented with a self-identifying token
+/// (refresh, reset, verify, mfa): naming another tenant makes the token invalid.
+pub async fn header_matches(state: &AppState, header: Option<&str>, tenant_id: Uuid) -> Result<(), ApiError> {
+    if let Some(value) = header {
+        match tenancy::named(state, value).await? {
+            Some(t) if t.id == tenant_id => {}
+            _ => return Err(ApiError::new(ErrorCode::TokenInvalid)),
+        }
+    }
+    Ok(())
+}
+
+/// The tenant a token names, refusing deleted (401) and suspended (403) ones.
+async fn token_tenant(state: &AppState, id: Uuid) -> Result<Tenant, ApiError> {
+    match tenancy::by_id(state, id).await? {
+        Some(t) if t.deleted_at.is_none() => tenancy::usable(t),
+        _ => Err(ApiError::new(ErrorCode::TokenInvalid)),
+    }
+}
+
+/// Rotates a refresh token: a live one yields new tokens; a spent one is a
+/// replay, which revokes its session (RFC 9700 §4.14.2).
+pub async fn refresh(
+    state: &AppState,
+    meta: &RequestMeta,
+    header_tenant: Option<&str>,
+    refresh_token: &str,
+) -> Result<SignedIn, ApiError> {
+    if refresh_token.is_empty() || refresh_token.len() > 256 {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    let hash = sha256_hex(refresh_token.as_bytes());
+    let mut tx = state.store.system("a refresh token names its own tenant").await?;
+    match tx.spend_refresh_token(&hash).await? {
+        RefreshOutcome::Invalid => Err(ApiError::new(ErrorCode::TokenInvalid)),
+        RefreshOutcome::Spent { session_id, tenant_id } => {
+            header_matches(state, header_tenant, tenant_id).await?;
+            let revoked = tx.revoke_session(tenant_id, session_id).await?;
+            let user = tx.session_by_id(tenant_id, session_id).await?.map(|s| s.user_id);
+            tx.insert_audit(
+                &meta.record(
+                    tenant_id,
+                    user,
+                    AuditEvent::auth("auth.token.reused", user)
+                        .with_details(serde_json::json!({"session_id": session_id, "session_revoked": revoked})),
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            mark_revoked(state, &[session_id]).await;
+            tracing::warn!(target: "azth::security", tenant = %tenant_id, session = %session_id, "refresh token reused; session revoked");
+            Err(ApiError::new(ErrorCode::TokenReused))
+        }
+        RefreshOutcome::Fresh(session) => {
+            header_matches(state, header_tenant, session.tenant_id).await?;
+            let tenant = token_tenant(state, session.tenant_id).await?;
+            check_live(&tenant, &session)?;
+            let user = tx.user_by_id(tenant.id, session.user_id).await?.filter(|u| u.status == UserStatus::Active);
+            let Some(user) = user else { return Err(ApiError::new(ErrorCode::TokenInvalid)) };
+            let token = random_token().map_err(ApiError::internal)?;
+            tx.insert_refresh_token(tenant.id, session.id, &sha256_hex(token.as_bytes()), session.expires_at).await?;
+            tx.touch_session(tenant.id, session.id).await?;
+            tx.commit().await?;
+            let access = Some(mint(state, &tenant, &session)?);
+            Ok(SignedIn { user, session, access, refresh_token: Some(token), session_token: None, remember: true })
+        }
+    }
+}
+
+/// Rotates a cookie session's token (`POST /auth/refresh` in cookie mode).
+pub async fn refresh_cookie(state: &AppState, header_tenant: Option<&str>, cookie: &str) -> Result<SignedIn, ApiError> {
+    let (tenant, session) = cookie_session(state, cookie).await?;
+    header_matches(state, header_tenant, tenant.id).await?;
+    let new_token = random_token().map_err(ApiError::internal)?;
+    let mut tx = state.store.system("a session cookie names its own tenant").await?;
+    let rotated = tx
+        .rotate_session_token(tenant.id, session.id, &sha256_hex(cookie.as_bytes()), &sha256_hex(new_token.as_bytes()))
+        .await?;
+    let user = tx.user_by_id(tenant.id, session.user_id).await?.filter(|u| u.status == UserStatus::Active);
+    tx.commit().await?;
+    let (true, Some(user)) = (rotated, user) else { return Err(ApiError::new(ErrorCode::TokenInvalid)) };
+    Ok(SignedIn { user, session, access: None, refresh_token: None, session_token: Some(new_token), remember: true })
+}
+
+/// Refuses revoked (401 TOKEN_INVALID) and expired or idle (401 TOKEN_EXPIRED) sessions.
+fn check_live(tenant: &Tenant, session: &Session) -> Result<(), ApiError> {
+    if session.revoked_at.is_some() {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    let idle = chrono::Duration::minutes(i64::from(tenant.settings.session_idle_timeout_minutes));
+    if !session.is_live(Utc::now(), idle) {
+        return Err(ApiError::new(ErrorCode::TokenExpired));
+    }
+    Ok(())
+}
+
+async fn cookie_session(state: &AppState, cookie: &str) -> Result<(Tenant, Session), ApiError> {
+    if cookie.is_empty() || cookie.len() > 256 {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    let mut tx = state.store.system("a session cookie names its own tenant").await?;
+    let session = tx.session_by_token_hash(&sha256_hex(cookie.as_bytes())).await?;
+    tx.commit().await?;
+    let Some(session) = session else { return Err(ApiError::new(ErrorCode::TokenInvalid)) };
+    let tenant = token_tenant(state, session.tenant_id).await?;
+    check_live(&tenant, &session)?;
+    Ok((tenant, session))
+}
+
+/// Records in the shared cache that sessions are revoked, so access tokens
+/// naming them fail on the very next request on every node.
+pub async fn mark_revoked(state: &AppState, sessions: &[Uuid]) {
+    for id in sessions {
+        if let Err(e) = state.cache.set_ex(&format!("revoked:{id}"), "1", REVOCATION_TTL).await {
+            // The database fallback in `is_revoked` still refuses them.
+            tracing::warn!(error = %e, "could not record a revocation in the cache");
+        }
+    }
+}
+
+/// Whether a session is revoked: the cache first, the database when the
+/// cache cannot answer.
+async fn is_revoked(state: &AppState, tenant_id: Uuid, session_id: Uuid) -> Result<bool, ApiError> {
+    match state.cache.get(&format!("revoked:{session_id}")).await {
+        Ok(found) => Ok(found.is_some()),
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation check falls back to the database");
+            let mut tx = state.store.system("revocation fallback while the cache is down").await?;
+            let session = tx.session_by_id(tenant_id, session_id).await?;
+            tx.commit().await?;
+            Ok(session.is_none_or(|s| s.revoked_at.is_some()))
+        }
+    }
+}
+
+/// Checks an `X-Tenant-ID` on an authenticated request: it must name the
+/// credential's tenant.
+async fn check_header_tenant(state: &AppState, header: Option<&str>, tenant: &Tenant) -> Result<(), ApiError> {
+    let Some(value) = header else { return Ok(()) };
+    let same = match Uuid::parse_str(value.trim()) {
+        Ok(id) => id == tenant.id,
+        Err(_) => value.trim() == tenant.slug,
+    };
+    if same {
+        return Ok(());
+    }
+    // Resolving makes sure a differently written form of the same tenant passes.
+    match tenancy::named(state, value).await? {
+        Some(t) if t.id == tenant.id => Ok(()),
+        _ => Err(ApiError::new(ErrorCode::TenantMismatch)),
+    }
+}
+
+/// The principal of an `Authorization: Bearer` access token.
+pub async fn authenticate_bearer(
+    state: &AppState,
+    token: &str,
+    header_tenant: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let kid = jwt::decode_kid(token).ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    let mut keys = state.keys.keys();
+    if !keys.verifying.contains_key(&kid) {
+        // Possibly a key rotated in on another node since we last looked.
+        state.keys.reload_for_unknown_kid().await;
+        keys = state.keys.keys();
+    }
+    let key = keys.verifying.get(&kid).ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    let claims = jwt::verify(
+        token,
+        key,
+        &state.config.public_url(),
+        &state.config.tokens.audience,
+        state.config.tokens.leeway_secs,
+    )
+    .map_err(|e| match e {
+        JwtError::Expired => ApiError::new(ErrorCode::TokenExpired),
+        JwtError::Invalid => ApiError::new(ErrorCode::TokenInvalid),
+    })?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::new(ErrorCode::TokenInvalid))?;
+    let tenant = token_tenant(state, claims.tid).await?;
+    check_header_tenant(state, header_tenant, &tenant).await?;
+    if is_revoked(state, tenant.id, claims.sid).await? {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    Ok(Principal { tenant, user_id, session_id: claims.sid, amr: claims.amr, credential: Credential::Bearer })
+}
+
+/// The principal of an `azth_session` cookie.
+pub async fn authenticate_cookie(
+    state: &AppState,
+    cookie: &str,
+    header_tenant: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let (tenant, session) = cookie_session(state, cookie).await?;
+    check_header_tenant(state, header_tenant, &tenant).await?;
+    // Activity is recorded at most once a minute per session.
+    if Utc::now() - session.last_activity > chrono::Duration::seconds(60) {
+        let mut tx = state.store.system("cookie session activity").await?;
+        tx.touch_session(tenant.id, session.id).await?;
+        tx.commit().await?;
+    }
+    Ok(Principal {
+        tenant,
+        user_id: session.user_id,
+        session_id: session.id,
+        amr: session.amr,
+        credential: Credential::Cookie,
+    })
+}
+
+/// Ends the caller's session, or all of the user's sessions.
+pub async fn logout(state: &AppState, meta: &RequestMeta, principal: &Principal, all: bool) -> Result<(), ApiError> {
+    let tenant = principal.tenant.id;
+    let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
+    let revoked = if all {
+        tx.revoke_user_sessions(tenant, principal.user_id, None).await?
+    } else {
+        tx.revoke_session(tenant, principal.session_id).await?;
+        vec![principal.session_id]
+    };
+    tx.insert_audit(&meta.record(
+        tenant,
+        Some(principal.user_id),
+        AuditEvent::auth("auth.logout", Some(principal.user_id)).with_details(serde_json::json!({"all": all})),
+    ))
+    .await?;
+    tx.commit().await?;
+    mark_revoked(state, &revoked).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(normalize_email("  Alice@Example.COM ", "email").unwrap(), "alice@example.com");
+        for bad in ["", "alice", "a@b", "a@@b.com", "a b@c.com", "@c.com", "a@.com", "a@c.com.", "a@c..com"] {
+            assert!(normalize_email(bad, "email").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_and_names() {
+        assert!(check_username("alice.b-1_x").is_ok());
+        for bad in ["ab", "has space", "a@b", &"x".repeat(65)] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+        assert!(check_name("first_name", "Zoë").is_ok());
+        assert!(check_name("first_name", &"x".repeat(101)).is_err());
+        assert!(check_name("first_name", "a\u{0}b").is_err());
+    }
+}

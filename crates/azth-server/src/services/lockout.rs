@@ -1,0 +1,73 @@
+//! Lockout per identifier (API.md "Lockout and limits"): five failures are
+//! allowed, the sixth attempt and later answer 423 until the lock expires or
+//! an admin unlocks. An account's email and username share one counter
+//! (keyed by the user id); an identifier matching no account has its own
+//! (keyed by a hash of it), so the answer is the same either way.
+
+use std::time::Duration;
+
+use azth_core::crypto::token::sha256_hex;
+use azth_core::model::TenantSettings;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::cache::CacheError;
+use crate::state::AppState;
+
+/// What a counter is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    User(Uuid),
+    /// The hash of an identifier that matched no account.
+    Unknown(String),
+}
+
+impl Subject {
+    /// The subject for an identifier that matched nobody.
+    pub fn unknown(identifier: &str) -> Self {
+        Self::Unknown(sha256_hex(identifier.trim().to_lowercase().as_bytes()))
+    }
+
+    fn key(&self, tenant: Uuid) -> String {
+        match self {
+            Self::User(id) => format!("{tenant}:u:{id}"),
+            Self::Unknown(hash) => format!("{tenant}:i:{hash}"),
+        }
+    }
+}
+
+/// Seconds until the subject's lock expires, if it is locked.
+pub async fn locked_for(state: &AppState, tenant: Uuid, subject: &Subject) -> Result<Option<u64>, CacheError> {
+    let Some(until) = state.cache.get(&format!("lock:{}", subject.key(tenant))).await? else {
+        return Ok(None);
+    };
+    let until: i64 = until.parse().unwrap_or(0);
+    let left = until - Utc::now().timestamp();
+    Ok((left > 0).then(|| u64::try_from(left).unwrap_or(1)))
+}
+
+/// Counts a failure; returns the lock's end when this failure locks.
+pub async fn record_failure(
+    state: &AppState,
+    tenant: Uuid,
+    subject: &Subject,
+    settings: &TenantSettings,
+) -> Result<Option<DateTime<Utc>>, CacheError> {
+    let window = Duration::from_secs(u64::from(settings.lockout_minutes) * 60);
+    let key = subject.key(tenant);
+    let failures = state.cache.incr_window(&format!("fails:{key}"), window).await?;
+    if failures < i64::from(settings.max_login_attempts) {
+        return Ok(None);
+    }
+    let until = Utc::now() + chrono::Duration::minutes(i64::from(settings.lockout_minutes));
+    state.cache.set_ex(&format!("lock:{key}"), &until.timestamp().to_string(), window).await?;
+    state.cache.del(&format!("fails:{key}")).await?;
+    Ok(Some(until))
+}
+
+/// Clears the subject's counter and lock (successful sign-in, admin unlock, reset).
+pub async fn clear(state: &AppState, tenant: Uuid, subject: &Subject) -> Result<(), CacheError> {
+    let key = subject.key(tenant);
+    state.cache.del(&format!("fails:{key}")).await?;
+    state.cache.del(&format!("lock:{key}")).await
+}

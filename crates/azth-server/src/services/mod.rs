@@ -1,0 +1,64 @@
+//! Use cases. Each function takes the application state and the request's
+//! context explicitly and returns domain values or an [`ApiError`]; the HTTP
+//! handlers only parse, call one of these and map the result.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod lockout;
+pub mod me;
+pub mod sessions;
+pub mod tenancy;
+
+use std::net::IpAddr;
+
+use azth_core::model::AuditEvent;
+use azth_core::model::Tenant;
+use azth_core::{Actor, AuditContext};
+use azth_store::AuditRecord;
+use uuid::Uuid;
+
+/// Where a request comes from.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<IpAddr>,
+    /// At most 512 characters.
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// The transaction context for work in `tenant_id` by `actor`.
+    pub fn audit_ctx(&self, tenant_id: Uuid, actor: Actor) -> AuditContext {
+        AuditContext { tenant_id, actor, ip: self.ip, user_agent: self.user_agent.clone() }
+    }
+
+    /// An application audit row for `event` in `tenant_id`.
+    pub fn record(&self, tenant_id: Uuid, user_id: Option<Uuid>, event: AuditEvent) -> AuditRecord {
+        AuditRecord {
+            tenant_id,
+            user_id,
+            ip_address: self.ip.map(|ip| ip.to_string()),
+            user_agent: self.user_agent.clone(),
+            event,
+        }
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <access JWT>`.
+    Bearer,
+    /// The `azth_session` cookie.
+    Cookie,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: Tenant,
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub amr: Vec<String>,
+    pub credential: Credential,
+}
