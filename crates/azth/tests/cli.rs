@@ -160,3 +160,40 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test]
+async fn bootstrap_and_key_rotation_from_the_command_line() {
+    let db = TestDb::empty().await;
+    let key = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
+    let env = [
+        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_LOG", "off"),
+        ("AZTH_MASTER_KEY", key),
+        ("AZTH_BOOTSTRAP_ADMIN_EMAIL", "ops@example.com"),
+        ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
+    ];
+    let out = azth(&env, &["bootstrap"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(printed.contains("ops@example.com") && printed.contains("password:"), "{printed}");
+    let out = azth(&env, &["bootstrap"]);
+    assert!(text(&out.stdout).contains("already bootstrapped"));
+
+    let keys = |env: &[(&str, &str)]| text(&azth(env, &["keys", "list"]).stdout);
+    let before = keys(&env);
+    assert_eq!(before.lines().count(), 1, "{before}");
+    assert!(before.contains("active"));
+    let out = azth(&env, &["keys", "rotate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = keys(&env);
+    assert_eq!(after.lines().count(), 2, "{after}");
+    assert_eq!(after.lines().filter(|l| l.contains("retired, published until")).count(), 1, "{after}");
+
+    // With the wrong master key the sealed key cannot be opened: one clear line.
+    let wrong = [("AZTH_MASTER_KEY", "bGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGw="), env[0], env[1]];
+    let out = azth(&wrong, &["bootstrap"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("wrong master key"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -50,6 +50,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("azth_db_pool_connections", "state" => "open").set(f64::from(pool.size));
     metrics::gauge!("azth_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("azth_db_pool_connections", "state" => "max").set(f64::from(pool.max));
+    metrics::gauge!("azth_hash_pool_queued").set(state.hasher.queued() as f64);
     let body = state.metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -192,6 +192,7 @@ pub async fn login(
         .filter(|left| *left > 0)
         .map(|left| u64::try_from(left).unwrap_or(1));
     if let Some(left) = cache_lock.or(db_lock) {
+        metrics::counter!("azth_logins_total", "outcome" => "refused_locked").increment(1);
         return Err(ApiError::new(ErrorCode::AccountLocked).with_retry_after(left.max(1)));
     }
 
@@ -210,6 +211,8 @@ pub async fn login(
             tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
         }
         tx.commit().await?;
+        metrics::counter!("azth_logins_total", "outcome" => if locked_until.is_some() { "locked" } else { "failed" })
+            .increment(1);
         tracing::info!(target: "azth::security", tenant = %tenant.id, locked = locked_until.is_some(), "login failed");
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     };
@@ -235,6 +238,7 @@ pub async fn login(
     .await?;
     let user = tx.user_by_id(tenant.id, creds.user.id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
+    metrics::counter!("azth_logins_total", "outcome" => "succeeded").increment(1);
     tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "login succeeded");
     finish(state, tenant, user, issued)
 }

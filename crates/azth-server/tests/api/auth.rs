@@ -758,3 +758,29 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     assert_eq!(busy.headers()["retry-after"], "1");
     assert_eq!(problem(busy).await["code"], "UNAVAILABLE");
 }
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    let app = app_with_tenant("acme").await;
+    let c = app.signed_up("acme").await;
+    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
+    let mut tx = store.system_tx("test: age the session").await.unwrap();
+    sqlx::query("update sessions set last_activity = now() - interval '2 days' where id = $1::uuid")
+        .bind(&c.session_id)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    // The default idle timeout is 1440 minutes.
+    assert_eq!(code(app.refresh(&c.refresh).await).await, (401, "TOKEN_EXPIRED".into()));
+}
+
+#[tokio::test]
+async fn logins_are_counted_by_outcome() {
+    let app = app_with_tenant("acme").await;
+    let c = app.signed_up("acme").await;
+    assert_eq!(app.login("acme", &c.email, "wrong-password-123").await.status(), 401);
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains(r#"azth_logins_total{outcome="succeeded"}"#), "{text}");
+    assert!(text.contains(r#"azth_logins_total{outcome="failed"}"#), "{text}");
+}

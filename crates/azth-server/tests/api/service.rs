@@ -249,6 +249,7 @@ async fn metrics_count_requests_by_route_template_and_pool_use() {
     assert!(!text.contains("12345"), "raw paths never become labels");
     assert!(text.contains("azth_http_request_duration_seconds"), "{text}");
     assert!(text.contains("azth_db_pool_connections"), "{text}");
+    assert!(text.contains("azth_hash_pool_queued"), "{text}");
 }
 
 #[tokio::test]
