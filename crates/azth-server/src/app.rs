@@ -110,14 +110,23 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
     let cache = open_cache(&config)?;
     let master = Arc::new(load_master_key(&config)?);
-    let keys = Arc::new(KeyRing::load(store.clone(), master).await?);
+    let keys = Arc::new(KeyRing::load(store.clone(), master.clone()).await?);
     let params: HashParams =
         config.password_hash.parse().map_err(|e| StartError::Other(format!("password_hash: {e}")))?;
     let hasher = Arc::new(
         HashPool::new(params, config.hash_pool.workers, config.hash_pool.queue)
             .map_err(|e| StartError::Other(format!("hashing pool: {}", e.code)))?,
     );
-    Ok(AppState { config: Arc::new(config), store, cache, metrics: metrics_handle(), keys, hasher })
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        cache,
+        metrics: metrics_handle(),
+        keys,
+        hasher,
+        master,
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+    })
 }
 
 impl Application {
@@ -138,7 +147,10 @@ impl Application {
         let state = open_state(config).await?;
         let bootstrapped =
             bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await.map_err(|e| {
-                StartError::Other(format!("bootstrap failed: {}", e.detail.unwrap_or_else(|| e.code.to_string())))
+                StartError::Other(format!(
+                    "bootstrap failed: {}",
+                    e.detail.clone().unwrap_or_else(|| e.code.to_string())
+                ))
             })?;
         let router = crate::http::router(state.clone(), extra);
         Ok(Self { listener, metrics_listener, state, router, bootstrapped })
@@ -180,6 +192,9 @@ impl Application {
                     .await;
             });
         }
+        // Deliver queued messages (the file outbox until other senders are configured).
+        let outbox = Arc::new(crate::notify::file::FileOutbox::new(self.state.config.data_dir.join("outbox")));
+        let outbox_worker = tokio::spawn(crate::notify::run(self.state.clone(), outbox, rx.clone()));
         // Pick up signing keys rotated by another node or the CLI.
         let keys = self.state.keys.clone();
         let mut stop_keys = rx.clone();
@@ -201,7 +216,10 @@ impl Application {
         shutdown.await;
         tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
         let _ = tx.send(true);
-        match tokio::time::timeout(grace, server).await {
+        let result = tokio::time::timeout(grace, server).await;
+        // The worker finishes the message in hand; unfinished claims expire.
+        let _ = tokio::time::timeout(grace, outbox_worker).await;
+        match result {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(std::io::Error::other(join)),
             Err(_) => {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod hashing;
 pub mod http;
 pub mod keys;
+pub mod notify;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use azth_core::crypto::seal::MasterKey;
 use azth_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -20,4 +21,15 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub keys: Arc<KeyRing>,
     pub hasher: Arc<HashPool>,
+    /// Seals secrets at rest and derives the keys that digest short codes.
+    pub master: Arc<MasterKey>,
+    /// Wakes this node's outbox worker after a commit that queued messages.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// The key digesting one-time codes and backup codes (HMAC-SHA256).
+    pub fn code_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        self.master.derive("short-codes")
+    }
 }

@@ -13,6 +13,7 @@
 pub mod error;
 pub mod postgres;
 pub mod repo;
+pub mod repo_notify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -23,6 +24,9 @@ pub use error::StoreError;
 pub use repo::{
     AccessRepo, AuditRecord, AuditRepo, KeyRepo, NewSession, NewTenant, NewUser, ProfilePatch, RefreshOutcome,
     SessionRepo, StoredKey, TenantRepo, UserRepo,
+};
+pub use repo_notify::{
+    MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage, RecoveryRepo,
 };
 
 /// Counters of the connection pool, exported as metrics.
@@ -56,7 +60,18 @@ pub trait Store: Send + Sync + 'static {
 /// An open transaction with every repository. Dropping it without
 /// [`Tx::commit`] rolls it back.
 #[async_trait]
-pub trait Tx: TenantRepo + UserRepo + AccessRepo + SessionRepo + KeyRepo + AuditRepo + Send {
+pub trait Tx:
+    TenantRepo
+    + UserRepo
+    + AccessRepo
+    + SessionRepo
+    + KeyRepo
+    + AuditRepo
+    + RecoveryRepo
+    + OtpRepo
+    + NotificationRepo
+    + Send
+{
     /// Makes every change of the transaction durable, atomically.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

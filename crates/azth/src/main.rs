@@ -116,7 +116,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             match bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await {
                 Ok(Some(created)) => print_bootstrapped(&state.config.public_url(), &created),
                 Ok(None) => println!("already bootstrapped: a tenant exists"),
-                Err(e) => anyhow::bail!("bootstrap failed: {}", e.detail.unwrap_or_else(|| e.code.to_string())),
+                Err(e) => anyhow::bail!("bootstrap failed: {}", e.detail.clone().unwrap_or_else(|| e.code.to_string())),
             }
             Ok(())
         }

@@ -9,6 +9,7 @@ pub mod hash;
 pub mod jwt;
 pub mod seal;
 pub mod token;
+pub mod totp;
 
 pub use hash::{DummyHash, HashParams, hash_password, needs_rehash, verify_password};
 pub use jwt::{AccessClaims, JwtError, SigningKey, VerifyingKey};

@@ -78,6 +78,20 @@ impl MasterKey {
     /// SECURITY: a random 96-bit nonce per call; stay well below 2^32 seals per
     /// master key (NIST SP 800-38D §8.3), far beyond what key and TOTP-secret
     /// writes reach.
+    /// A 32-byte subkey for `label` (HMAC-SHA256 of the label under the
+    /// master key), e.g. the key that digests one-time and backup codes.
+    /// Distinct labels give independent keys; the master key never leaves.
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        use hmac::{KeyInit, Mac};
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        if let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.bytes.as_slice()) {
+            mac.update(b"azth-derive-v1:");
+            mac.update(label.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce_bytes = random_bytes::<NONCE_LEN>()?;
         let nonce = Nonce::<Aes256Gcm>::from(nonce_bytes);

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{Auth, CSRF_COOKIE, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
-use crate::services::{Credential, auth, sessions};
+use crate::services::{Credential, auth, mfa, ratelimit, sessions};
 use crate::state::AppState;
 
 /// Routes under `/auth`.
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/register", post(register))
         .route("/login", post(login))
+        .route("/login/mfa", post(login_mfa))
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
         .route("/sessions", get(list_sessions))
@@ -52,6 +53,7 @@ async fn register(
     ResolvedTenant(tenant): ResolvedTenant,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    ratelimit::per_ip(&state, &meta, "register").await?;
     let user = auth::register(
         &state,
         &meta,
@@ -65,7 +67,7 @@ async fn register(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { user, verification_sent: false })).into_response())
+    Ok((StatusCode::CREATED, Json(RegisterResponse { user, verification_sent: true })).into_response())
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -93,17 +95,54 @@ async fn login(
     ResolvedTenant(tenant): ResolvedTenant,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    ratelimit::per_ip(&state, &meta, "login").await?;
     let mode = match body.mode {
         Mode::Token => SessionMode::Token,
         Mode::Cookie => SessionMode::Cookie,
     };
-    let signed_in = auth::login(
+    let outcome = auth::login(
         &state,
         &meta,
         &tenant,
         auth::LoginInput { identifier: body.identifier, password: body.password, mode, remember: body.remember },
     )
     .await?;
+    match outcome {
+        auth::LoginOutcome::SignedIn(signed_in) => tokens_response(&state, *signed_in, StatusCode::OK),
+        auth::LoginOutcome::MfaRequired(token) => Ok(mfa_required(token)),
+    }
+}
+
+/// The answer to a correct first factor of an account with MFA.
+pub(crate) fn mfa_required(token: String) -> Response {
+    let mut response = Json(serde_json::json!({
+        "mfa_required": true,
+        "mfa_token": token,
+        "methods": ["totp", "backup_code"],
+    }))
+    .into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginMfaRequest {
+    mfa_token: String,
+    method: String,
+    code: String,
+}
+
+async fn login_mfa(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginMfaRequest>,
+) -> Result<Response, ApiError> {
+    ratelimit::per_ip(&state, &meta, "login_mfa").await?;
+    let signed_in =
+        mfa::login_second_factor(&state, &meta, tenant_header(&headers), &body.mfa_token, &body.method, &body.code)
+            .await?;
     tokens_response(&state, signed_in, StatusCode::OK)
 }
 
@@ -123,7 +162,11 @@ struct TokensBody {
 
 /// The answer to a sign-in or refresh: tokens in the body (token mode), or
 /// the session and CSRF cookies (cookie mode). Never cached.
-fn tokens_response(state: &AppState, signed_in: auth::SignedIn, status: StatusCode) -> Result<Response, ApiError> {
+pub(crate) fn tokens_response(
+    state: &AppState,
+    signed_in: auth::SignedIn,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let (access_token, expires_in) = match signed_in.access {
         Some((token, ttl)) => (Some(token), Some(ttl)),
         None => (None, None),

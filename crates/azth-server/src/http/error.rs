@@ -16,9 +16,14 @@ use serde::Serialize;
 
 use super::request_id::RequestId;
 
-/// An error answered to the client.
+/// An error answered to the client. Boxed: it travels through every
+/// `Result` of the request path, so it is one pointer wide.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorData>);
+
+/// What an [`ApiError`] says; reached through `Deref`.
+#[derive(Debug, Clone)]
+pub struct ApiErrorData {
     pub code: ErrorCode,
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
@@ -26,11 +31,33 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds, for 423, 429 and 503.
     pub retry_after: Option<u64>,
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` for 429.
+    pub rate_limit: Option<(u64, u64, u64)>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorData;
+    fn deref(&self) -> &ApiErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorData {
+        &mut self.0
+    }
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, detail: None, errors: Vec::new(), field: None, retry_after: None }
+        Self(Box::new(ApiErrorData {
+            code,
+            detail: None,
+            errors: Vec::new(),
+            field: None,
+            retry_after: None,
+            rate_limit: None,
+        }))
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -49,7 +76,9 @@ impl ApiError {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self { errors, ..Self::new(ErrorCode::ValidationError) }.with_detail(detail)
+        let mut err = Self::new(ErrorCode::ValidationError).with_detail(detail);
+        err.errors = errors;
+        err
     }
 
     /// A 409 naming the clashing field.
@@ -58,7 +87,9 @@ impl ApiError {
             Some(f) => format!("{f} is already taken"),
             None => ErrorCode::Conflict.default_detail().to_owned(),
         };
-        Self { field, ..Self::new(ErrorCode::Conflict) }.with_detail(detail)
+        let mut err = Self::new(ErrorCode::Conflict).with_detail(detail);
+        err.field = field;
+        err
     }
 
     /// An internal failure: logged with its cause, answered without it.
@@ -137,6 +168,11 @@ pub fn render(err: &ApiError, request_id: &str, mut base: Response) -> Response 
     headers.remove(header::CONTENT_LENGTH);
     if let Some(secs) = err.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some((limit, remaining, reset)) = err.rate_limit {
+        headers.insert("ratelimit-limit", HeaderValue::from(limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(reset));
     }
     if status == 401 && !headers.contains_key(header::WWW_AUTHENTICATE) {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"azth\""));

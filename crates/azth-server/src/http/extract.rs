@@ -88,6 +88,23 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = authenticate(parts, state).await?;
+        // Nested routers see a stripped path; the original one names the endpoint.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+        if principal.tenant.settings.mfa_required && !mfa_exempt(path) {
+            auth::require_mfa_enrolment(state, &principal).await?;
+        }
+        Ok(Auth(principal))
+    }
+}
+
+/// Paths a user of a tenant with `mfa_required` may use before enrolling.
+fn mfa_exempt(path: &str) -> bool {
+    path == "/api/v1/me" || path.starts_with("/api/v1/me/mfa/") || path == "/api/v1/auth/logout"
+}
+
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    {
         let header_tenant = tenant_header(&parts.headers);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let value = value.to_str().map_err(|_| ApiError::new(ErrorCode::TokenInvalid))?;
@@ -97,13 +114,13 @@ impl FromRequestParts<AppState> for Auth {
                 .map(str::trim)
                 .filter(|t| !t.is_empty() && t.len() <= 8192)
                 .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-            return Ok(Auth(auth::authenticate_bearer(state, token, header_tenant).await?));
+            return auth::authenticate_bearer(state, token, header_tenant).await;
         }
         if let Some(session) = cookie(&parts.headers, SESSION_COOKIE) {
             if is_unsafe(&parts.method) {
                 check_csrf(&parts.headers)?;
             }
-            return Ok(Auth(auth::authenticate_cookie(state, session, header_tenant).await?));
+            return auth::authenticate_cookie(state, session, header_tenant).await;
         }
         Err(ApiError::new(ErrorCode::Unauthenticated))
     }

@@ -11,14 +11,19 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{Auth, Meta, double_option};
+use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
-use crate::services::me;
+use crate::services::{me, mfa};
 use crate::state::AppState;
 
 /// Routes under `/me`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(get_me).patch(patch_me)).route("/password", post(change_password))
+    Router::new()
+        .route("/", get(get_me).patch(patch_me))
+        .route("/password", post(change_password))
+        .route("/mfa/totp", post(totp_enrol).delete(totp_disable))
+        .route("/mfa/totp/confirm", post(totp_confirm))
+        .route("/mfa/backup-codes", post(backup_codes))
 }
 
 async fn get_me(
@@ -78,4 +83,66 @@ async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     me::change_password(&state, &meta, &principal, body.current_password, body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn totp_enrol(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    OptionalJson(_body): OptionalJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let e = mfa::enrol(&state, &meta, &principal).await?;
+    let mut response =
+        Json(serde_json::json!({"secret": e.secret, "otpauth_uri": e.otpauth_uri, "qr_svg": e.qr_svg})).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    code: String,
+}
+
+fn backup_codes_response(codes: Vec<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = Json(serde_json::json!({"backup_codes": codes})).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    Ok(backup_codes_response(mfa::confirm(&state, &meta, &principal, &body.code).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisableRequest {
+    password: SecretString,
+    code: String,
+}
+
+async fn totp_disable(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<DisableRequest>,
+) -> Result<StatusCode, ApiError> {
+    mfa::disable(&state, &meta, &principal, body.password, &body.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn backup_codes(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    Ok(backup_codes_response(mfa::regenerate(&state, &meta, &principal, &body.code).await?))
 }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod json;
 pub mod me;
 pub mod observe;
+pub mod recovery;
 pub mod request_id;
 pub mod service;
 pub mod well_known;
@@ -30,7 +31,7 @@ pub use json::ApiJson;
 
 /// The `/api/v1` routes (filled by the capabilities that follow).
 fn api_v1() -> Router<AppState> {
-    Router::new().nest("/auth", auth::router()).nest("/me", me::router())
+    Router::new().nest("/auth", auth::router().merge(recovery::router())).nest("/me", me::router())
 }
 
 /// The complete application router. `extra` lets tests mount probes.

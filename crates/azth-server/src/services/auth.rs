@@ -152,10 +152,19 @@ pub async fn register(
         )
         .await?;
     tx.assign_role_by_name(tenant.id, user.id, "member", None).await?;
+    super::recovery::queue_verification(state, tx.as_mut(), tenant, &user).await?;
     tx.insert_audit(&meta.record(tenant.id, Some(user.id), AuditEvent::auth("auth.register", Some(user.id)))).await?;
     tx.commit().await?;
+    state.outbox_wake.notify_one();
     tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "registered");
     Ok(user)
+}
+
+/// What a correct first factor leads to.
+pub enum LoginOutcome {
+    SignedIn(Box<SignedIn>),
+    /// The account has a second factor: `POST /auth/login/mfa` with this token.
+    MfaRequired(String),
 }
 
 /// Signs in with an identifier (email or username) and a password.
@@ -164,7 +173,7 @@ pub async fn login(
     meta: &RequestMeta,
     tenant: &Tenant,
     input: LoginInput,
-) -> Result<SignedIn, ApiError> {
+) -> Result<LoginOutcome, ApiError> {
     let identifier = input.identifier.trim().to_owned();
     if identifier.is_empty() || identifier.len() > 254 || input.password.expose_secret().len() > MAX_PASSWORD_BYTES {
         // Structurally impossible credentials: same answer as a wrong password.
@@ -220,11 +229,31 @@ pub async fn login(
     if creds.user.status != UserStatus::Active {
         return Err(ApiError::new(ErrorCode::Forbidden).with_detail("the account is not active"));
     }
+    if tenant.settings.require_verified_email && !creds.user.email_verified {
+        return Err(ApiError::new(ErrorCode::EmailNotVerified));
+    }
     let rehash = match &phc {
         Some(phc) if state.hasher.needs_rehash(phc) => Some(state.hasher.hash(&input.password).await?),
         _ => None,
     };
     lockout::clear(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
+    if creds.user.mfa_enabled {
+        if let Some(hash) = rehash.as_deref() {
+            let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(creds.user.id))).await?;
+            tx.set_password_hash(tenant.id, creds.user.id, hash).await?;
+            tx.commit().await?;
+        }
+        let token = super::mfa::issue_mfa_token(
+            state,
+            tenant.id,
+            creds.user.id,
+            vec!["pwd".into()],
+            input.mode,
+            input.remember,
+        )
+        .await?;
+        return Ok(LoginOutcome::MfaRequired(token));
+    }
 
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(creds.user.id))).await?;
     tx.record_login_success(tenant.id, creds.user.id, rehash.as_deref()).await?;
@@ -240,7 +269,7 @@ pub async fn login(
     tx.commit().await?;
     metrics::counter!("azth_logins_total", "outcome" => "succeeded").increment(1);
     tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "login succeeded");
-    finish(state, tenant, user, issued)
+    Ok(LoginOutcome::SignedIn(Box::new(finish(state, tenant, user, issued)?)))
 }
 
 /// A session just written, with its raw secrets.
@@ -338,7 +367,7 @@ pub async fn header_matches(state: &AppState, header: Option<&str>, tenant_id: U
 }
 
 /// The tenant a token names, refusing deleted (401) and suspended (403) ones.
-async fn token_tenant(state: &AppState, id: Uuid) -> Result<Tenant, ApiError> {
+pub(crate) async fn token_tenant(state: &AppState, id: Uuid) -> Result<Tenant, ApiError> {
     match tenancy::by_id(state, id).await? {
         Some(t) if t.deleted_at.is_none() => tenancy::usable(t),
         _ => Err(ApiError::new(ErrorCode::TokenInvalid)),
@@ -554,6 +583,16 @@ pub async fn logout(state: &AppState, meta: &RequestMeta, principal: &Principal,
     tx.commit().await?;
     mark_revoked(state, &revoked).await;
     Ok(())
+}
+
+/// In a tenant with `mfa_required`, a user without a second factor may only
+/// enrol: everything else answers 403 `MFA_ENROLLMENT_REQUIRED`.
+pub async fn require_mfa_enrolment(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let tenant = principal.tenant.id;
+    let mut tx = state.store.tenant(&azth_core::AuditContext::new(tenant, Actor::User(principal.user_id))).await?;
+    let enrolled = tx.user_by_id(tenant, principal.user_id).await?.is_some_and(|u| u.mfa_enabled);
+    tx.commit().await?;
+    if enrolled { Ok(()) } else { Err(ApiError::new(ErrorCode::MfaEnrollmentRequired)) }
 }
 
 #[cfg(test)]

@@ -6,6 +6,11 @@ pub mod auth;
 pub mod bootstrap;
 pub mod lockout;
 pub mod me;
+pub mod messages;
+pub mod mfa;
+pub mod otp;
+pub mod ratelimit;
+pub mod recovery;
 pub mod sessions;
 pub mod tenancy;
 

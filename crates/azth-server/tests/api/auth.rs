@@ -32,7 +32,8 @@ async fn happy_path_register_login_me_refresh_logout() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["user"]["email"], "alice@example.com", "stored trimmed and lowercased");
     assert_eq!(body["user"]["status"], "active");
-    assert_eq!(body["verification_sent"], false);
+    assert_eq!(body["verification_sent"], true);
+    assert_eq!(body["user"]["email_verified"], false);
     assert!(body["user"].get("password_hash").is_none());
 
     let r = app.login("acme", "ALICE@example.com", &password).await;

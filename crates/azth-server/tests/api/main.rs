@@ -6,4 +6,5 @@
 mod support;
 
 mod auth;
+mod recovery;
 mod service;

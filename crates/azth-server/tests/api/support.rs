@@ -22,6 +22,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub db_proxy: Option<Proxy>,
     pub state: AppState,
+    pub data_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -56,6 +57,9 @@ pub fn test_config(db_url: &str) -> Config {
     config.master_key = Some(SecretString::from(MasterKey::generate().unwrap().to_base64().to_string()));
     config.bootstrap.admin_email = "root@example.com".into();
     config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_owned()));
+    config.data_dir = std::env::temp_dir().join(format!("azth-test-{}", uuid::Uuid::new_v4().simple()));
+    // Per-IP limits off, as API.md says test harnesses do; rate-limit tests turn them on.
+    config.ip_rate_limit = 0;
     config
 }
 
@@ -85,12 +89,13 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
     let state = app.state().clone();
+    let data_dir = state.config.data_dir.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { addr, metrics_addr, client, db, db_proxy, state, shutdown: Some(tx), server: Some(server) }
+    TestApp { addr, metrics_addr, client, db, db_proxy, state, data_dir, shutdown: Some(tx), server: Some(server) }
 }
 
 impl TestApp {
@@ -304,4 +309,100 @@ impl TestApp {
 
 async fn sqlx_query_actions(tx: &mut azth_store::postgres::PgTx, tenant: uuid::Uuid) -> Vec<String> {
     azth_store::testing::audit_actions(tx, tenant).await
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A message the file outbox delivered.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // every field of the file format, asserted where it matters
+pub struct Delivered {
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub template: String,
+    pub created_at: String,
+}
+
+impl Delivered {
+    /// The token of the first link in the body (`…?token=<token>`).
+    pub fn token(&self) -> String {
+        let start = self.body.find("token=").expect("a link with a token") + "token=".len();
+        self.body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    }
+
+    /// The six-digit code in the body.
+    pub fn code(&self) -> String {
+        let bytes = self.body.as_bytes();
+        (0..bytes.len().saturating_sub(5))
+            .find(|&i| {
+                bytes[i..i + 6].iter().all(u8::is_ascii_digit)
+                    && (i == 0 || !bytes[i - 1].is_ascii_digit())
+                    && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit())
+            })
+            .map(|i| self.body[i..i + 6].to_owned())
+            .expect("a six-digit code")
+    }
+}
+
+impl TestApp {
+    /// Every message delivered to the file outbox so far, oldest first.
+    pub fn outbox(&self) -> Vec<Delivered> {
+        let Ok(entries) = std::fs::read_dir(self.data_dir.join("outbox")) else { return Vec::new() };
+        let mut out: Vec<Delivered> = entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name().to_string_lossy().ends_with(".json") && !e.file_name().to_string_lossy().starts_with('.')
+            })
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .map(|v| Delivered {
+                channel: v["channel"].as_str().unwrap_or_default().to_owned(),
+                recipient: v["recipient"].as_str().unwrap_or_default().to_owned(),
+                subject: v["subject"].as_str().map(str::to_owned),
+                body: v["body"].as_str().unwrap_or_default().to_owned(),
+                template: v["template"].as_str().unwrap_or_default().to_owned(),
+                created_at: v["created_at"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        out
+    }
+
+    /// Waits (up to 10 s) for the `n`-th message (1-based) of `template` to `recipient`.
+    pub async fn nth_message(&self, recipient: &str, template: &str, n: usize) -> Delivered {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found: Vec<Delivered> =
+                self.outbox().into_iter().filter(|m| m.recipient == recipient && m.template == template).collect();
+            if found.len() >= n {
+                return found[n - 1].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no message #{n} {template} to {recipient}: {:?}",
+                self.outbox()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The latest message of `template` to `recipient`, waiting for the first.
+    pub async fn message(&self, recipient: &str, template: &str) -> Delivered {
+        self.nth_message(recipient, template, 1).await;
+        self.outbox().into_iter().rfind(|m| m.recipient == recipient && m.template == template).unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, tenant: Option<&str>, body: serde_json::Value) -> reqwest::Response {
+        self.post(path, tenant).json(&body).send().await.unwrap()
+    }
+
+    pub async fn post_as(&self, path: &str, access: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(access).json(&body).send().await.unwrap()
+    }
 }

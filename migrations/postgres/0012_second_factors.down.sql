@@ -1,0 +1,2 @@
+-- 0012_second_factors (down)
+alter table users drop column mfa_last_step;
