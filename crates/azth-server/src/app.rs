@@ -106,6 +106,7 @@ pub struct Application {
 /// Opens everything a server or a CLI command needs: store (migrated when
 /// configured), cache, master key, key ring and hashing pool.
 pub async fn open_state(config: Config) -> Result<AppState, StartError> {
+    crate::install_crypto_provider();
     let store: Arc<dyn Store> =
         Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
     let cache = open_cache(&config)?;
@@ -192,9 +193,13 @@ impl Application {
                     .await;
             });
         }
-        // Deliver queued messages (the file outbox until other senders are configured).
-        let outbox = Arc::new(crate::notify::file::FileOutbox::new(self.state.config.data_dir.join("outbox")));
-        let outbox_worker = tokio::spawn(crate::notify::run(self.state.clone(), outbox, rx.clone()));
+        // Deliver queued messages, and keep the audit trail and expired rows in order.
+        let sender = senders(&self.state.config).map_err(std::io::Error::other)?;
+        let mut background = Vec::new();
+        for _ in 0..self.state.config.outbox.workers {
+            background.push(tokio::spawn(crate::notify::run(self.state.clone(), sender.clone(), rx.clone())));
+        }
+        background.push(tokio::spawn(crate::maintenance::run(self.state.clone(), rx.clone())));
         // Pick up signing keys rotated by another node or the CLI.
         let keys = self.state.keys.clone();
         let mut stop_keys = rx.clone();
@@ -217,8 +222,10 @@ impl Application {
         tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
         let _ = tx.send(true);
         let result = tokio::time::timeout(grace, server).await;
-        // The worker finishes the message in hand; unfinished claims expire.
-        let _ = tokio::time::timeout(grace, outbox_worker).await;
+        // Workers finish the message in hand; unfinished claims expire.
+        for task in background {
+            let _ = tokio::time::timeout(grace, task).await;
+        }
         match result {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(std::io::Error::other(join)),
@@ -228,6 +235,22 @@ impl Application {
             }
         }
     }
+}
+
+/// The senders of `config`: SMTP and the webhook where configured, the
+/// file outbox for the rest.
+pub fn senders(config: &Config) -> Result<Arc<dyn crate::notify::Sender>, String> {
+    use crate::notify::{ByChannel, Sender, file::FileOutbox, smtp::Smtp, webhook::Webhook};
+    let file: Arc<dyn Sender> = Arc::new(FileOutbox::new(config.data_dir.join("outbox")));
+    let email: Arc<dyn Sender> = match &config.smtp_url {
+        Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.smtp_from)?),
+        None => file.clone(),
+    };
+    let sms: Arc<dyn Sender> = match (&config.sms_webhook_url, &config.sms_webhook_secret) {
+        (Some(url), Some(secret)) => Arc::new(Webhook::new(url, secret.clone())?),
+        _ => file.clone(),
+    };
+    Ok(Arc::new(ByChannel { email, push: sms.clone(), sms }))
 }
 
 /// Completes on SIGTERM or SIGINT.

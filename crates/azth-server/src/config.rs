@@ -38,8 +38,15 @@ pub struct Config {
     /// `smtp://host:port` or `smtps://user:pass@host`; the file outbox when unset.
     #[serde(serialize_with = "serialize_secret_opt")]
     pub smtp_url: Option<SecretString>,
-    /// Where SMS messages are POSTed; the file outbox when unset.
+    /// The `From` of email sent over SMTP.
+    pub smtp_from: String,
+    /// Where SMS and push messages are POSTed; the file outbox when unset.
     pub sms_webhook_url: Option<String>,
+    /// Key of the webhook's HMAC-SHA256 signature; required with the URL.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub sms_webhook_secret: Option<SecretString>,
+    pub outbox: OutboxConfig,
+    pub audit: AuditConfig,
     /// Requests per minute per IP on each sign-in endpoint; 0 turns the limit off.
     pub ip_rate_limit: u32,
     pub hash_pool: HashPoolConfig,
@@ -55,6 +62,36 @@ pub struct HashPoolConfig {
     pub workers: usize,
     /// Requests allowed to wait for a worker; more are answered 503 with Retry-After.
     pub queue: usize,
+}
+
+/// Delivery of queued notifications.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Delivery workers on this node (0 = this node does not deliver).
+    pub workers: usize,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { workers: 1 }
+    }
+}
+
+/// The audit trail's upkeep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days audit rows are kept; whole monthly partitions older than this are dropped.
+    pub retention_days: u32,
+    /// Seconds between maintenance passes (partitions ahead, retention, expired sessions and codes).
+    pub maintenance_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { retention_days: 400, maintenance_interval_secs: 3600 }
+    }
 }
 
 /// Access tokens and cookies.
@@ -174,7 +211,11 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             password_hash: "argon2id:m=19456,t=2,p=1".to_owned(),
             smtp_url: None,
+            smtp_from: "azth <no-reply@localhost>".to_owned(),
             sms_webhook_url: None,
+            sms_webhook_secret: None,
+            outbox: OutboxConfig::default(),
+            audit: AuditConfig::default(),
             ip_rate_limit: 60,
             hash_pool: HashPoolConfig::default(),
             tokens: TokenConfig::default(),
@@ -239,6 +280,7 @@ pub const NAMED_VARIABLES: &[(&str, &str)] = &[
     ("AZTH_PASSWORD_HASH", "password_hash"),
     ("AZTH_SMTP_URL", "smtp_url"),
     ("AZTH_SMS_WEBHOOK_URL", "sms_webhook_url"),
+    ("AZTH_SMS_WEBHOOK_SECRET", "sms_webhook_secret"),
     ("AZTH_LOG", "log.filter"),
     ("AZTH_IP_RATE_LIMIT", "ip_rate_limit"),
     ("AZTH_METRICS_LISTEN", "metrics_listen"),
@@ -334,6 +376,23 @@ impl Config {
         {
             return bad("master_key", "must be the base64 of exactly 32 bytes");
         }
+        if let Some(url) = &self.sms_webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad("sms_webhook_url", "must start with http:// or https://");
+            }
+            if self.sms_webhook_secret.as_ref().is_none_or(|s| s.expose_secret().len() < 16) {
+                return bad("sms_webhook_secret", "is required with sms_webhook_url (at least 16 characters)");
+            }
+        }
+        if let Some(url) = &self.smtp_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return bad("smtp_url", "must start with smtp:// or smtps://");
+            }
+        }
+        if self.audit.retention_days < 1 {
+            return bad("audit.retention_days", "must be at least 1");
+        }
         if self.tokens.audience.trim().is_empty() {
             return bad("tokens.audience", "must not be empty");
         }
@@ -380,6 +439,7 @@ impl Config {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         for (pointer, is_url) in [
             ("/master_key", false),
+            ("/sms_webhook_secret", false),
             ("/bootstrap/admin_password", false),
             ("/smtp_url", true),
             ("/database/url", true),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod hashing;
 pub mod http;
 pub mod keys;
+pub mod maintenance;
 pub mod notify;
 pub mod services;
 pub mod state;
@@ -17,3 +18,9 @@ pub mod telemetry;
 
 pub use app::{Application, StartError};
 pub use config::Config;
+
+/// Installs ring as rustls' process-wide crypto provider (the HTTP client of
+/// the webhook sender needs one). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -26,7 +26,8 @@ pub use repo::{
     SessionRepo, StoredKey, TenantRepo, UserRepo,
 };
 pub use repo_notify::{
-    MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage, RecoveryRepo,
+    MaintenanceRepo, MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage,
+    Purged, RecoveryRepo, StoredTemplate, TemplateRepo,
 };
 
 /// Counters of the connection pool, exported as metrics.
@@ -70,6 +71,8 @@ pub trait Tx:
     + RecoveryRepo
     + OtpRepo
     + NotificationRepo
+    + TemplateRepo
+    + MaintenanceRepo
     + Send
 {
     /// Makes every change of the transaction durable, atomically.

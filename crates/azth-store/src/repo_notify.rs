@@ -72,6 +72,8 @@ pub struct NewNotification {
     pub recipient: String,
     pub subject: Option<String>,
     pub content: String,
+    /// The HTML alternative of an email.
+    pub html_content: Option<String>,
 }
 
 /// A notification claimed for delivery.
@@ -84,6 +86,7 @@ pub struct OutboxMessage {
     pub recipient: String,
     pub subject: Option<String>,
     pub content: String,
+    pub html_content: Option<String>,
     pub retry_count: i32,
     pub max_retries: i32,
     pub created_at: DateTime<Utc>,
@@ -186,4 +189,51 @@ pub trait NotificationRepo {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
+}
+
+/// A tenant's override of a message template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemplate {
+    pub name: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Per-tenant message templates.
+#[async_trait]
+pub trait TemplateRepo {
+    async fn notification_template(
+        &mut self,
+        tenant_id: Uuid,
+        name: &str,
+    ) -> Result<Option<StoredTemplate>, StoreError>;
+    async fn upsert_notification_template(
+        &mut self,
+        tenant_id: Uuid,
+        name: &str,
+        subject: &str,
+        text_body: &str,
+        html_body: Option<&str>,
+    ) -> Result<StoredTemplate, StoreError>;
+}
+
+/// What a maintenance pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub otp_codes: u64,
+    pub refresh_tokens: u64,
+}
+
+/// Housekeeping run by the worker loop.
+#[async_trait]
+pub trait MaintenanceRepo {
+    /// Creates the audit partitions of this month and the next `months`.
+    async fn create_audit_partitions(&mut self, months: i32) -> Result<i32, StoreError>;
+    /// Drops whole monthly audit partitions older than `cutoff`.
+    async fn drop_audit_partitions_before(&mut self, cutoff: DateTime<Utc>) -> Result<i32, StoreError>;
+    /// Deletes sessions, codes and refresh tokens that expired before `cutoff`.
+    async fn purge_expired(&mut self, cutoff: DateTime<Utc>) -> Result<Purged, StoreError>;
 }

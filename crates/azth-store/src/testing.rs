@@ -197,19 +197,19 @@ async fn ensure_template() -> String {
     template
 }
 
-/// Drops test databases older than an hour and templates of other migration sets.
+/// Drops test databases older than an hour (left by killed runs).
 async fn sweep(admin: &mut PgConnection) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let names: Vec<String> = sqlx::query_scalar(
-        "select datname from pg_database where datname like 'azth\\_t\\_%' or datname like 'azth\\_tpl\\_%'",
-    )
-    .fetch_all(&mut *admin)
-    .await
-    .unwrap_or_default();
+    let names: Vec<String> = sqlx::query_scalar("select datname from pg_database where datname like 'azth\\_t\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
     for name in names {
+        // Templates are never swept: another checkout running its suite on
+        // the same cluster may be cloning its own (other migrations, other name).
         let stale = match name.strip_prefix("azth_t_").and_then(|r| r.split('_').next()) {
             Some(secs) => secs.parse::<u64>().map(|s| now.saturating_sub(s) > 3600).unwrap_or(false),
-            None => true, // an older template: the current one does not exist yet
+            None => false,
         };
         if stale {
             let _ = exec(&mut *admin, format!("drop database if exists {name} with (force)")).await;

@@ -139,6 +139,7 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
         }
     };
 
+    azth_server::install_crypto_provider();
     let client = reqwest::Client::new();
     let ready: serde_json::Value =
         client.get(format!("http://{addr}/ready")).send().await.unwrap().json().await.unwrap();

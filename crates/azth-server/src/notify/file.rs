@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use azth_store::OutboxMessage;
 
-use super::Sender;
+use super::{SendError, Sender};
 
 /// Writes each message as a JSON file.
 pub struct FileOutbox {
@@ -23,7 +23,7 @@ impl FileOutbox {
 
 #[async_trait::async_trait]
 impl Sender for FileOutbox {
-    async fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+    async fn send(&self, m: &OutboxMessage) -> Result<(), SendError> {
         let body = serde_json::json!({
             "id": m.id,
             "tenant_id": m.tenant_id,
@@ -36,7 +36,7 @@ impl Sender for FileOutbox {
         });
         let dir = self.dir.clone();
         let id = m.id;
-        let bytes = serde_json::to_vec_pretty(&body).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec_pretty(&body).map_err(|e| SendError::Permanent(e.to_string()))?;
         tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
             std::fs::create_dir_all(&dir)?;
             let tmp = dir.join(format!(".{id}.json.tmp"));
@@ -46,10 +46,10 @@ impl Sender for FileOutbox {
             Ok(path)
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| SendError::Transient(e.to_string()))?
         .map(|path| {
             tracing::info!(target: "azth::outbox", notification = %id, template = %m.template, path = %path.display(), "message written to the file outbox");
         })
-        .map_err(|e| format!("file outbox: {e}"))
+        .map_err(|e| SendError::Transient(format!("file outbox: {e}")))
     }
 }

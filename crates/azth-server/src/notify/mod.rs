@@ -5,10 +5,15 @@
 //! a retry with exponential backoff. A row whose worker died is due again
 //! when its lease runs out.
 //!
-//! Senders today: the file outbox of API.md ("Running"), one JSON file per
-//! message under `<data dir>/outbox/`, written atomically.
+//! Senders: SMTP for email ([`smtp`]), a signed HTTP webhook for SMS and
+//! push ([`webhook`]), and — for whatever has no sender configured — the
+//! file outbox of API.md ("Running"), one JSON file per message under
+//! `<data dir>/outbox/`, written atomically ([`file`]).
 
 pub mod file;
+pub mod smtp;
+pub mod templates;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +28,55 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// How often the worker looks for due messages without being woken.
 const POLL: Duration = Duration::from_millis(500);
 
+/// Why a delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth retrying (timeouts, 4xx SMTP replies, 5xx webhook answers).
+    Transient(String),
+    /// Will never succeed (5xx SMTP replies, 4xx webhook answers, bad addresses).
+    Permanent(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transient(e) => write!(f, "transient: {e}"),
+            Self::Permanent(e) => write!(f, "permanent: {e}"),
+        }
+    }
+}
+
 /// A way to deliver messages.
 #[async_trait::async_trait]
 pub trait Sender: Send + Sync {
-    async fn send(&self, message: &OutboxMessage) -> Result<(), String>;
+    async fn send(&self, message: &OutboxMessage) -> Result<(), SendError>;
+}
+
+/// Sends each message with the sender of its channel.
+pub struct ByChannel {
+    pub email: Arc<dyn Sender>,
+    pub sms: Arc<dyn Sender>,
+    pub push: Arc<dyn Sender>,
+}
+
+#[async_trait::async_trait]
+impl Sender for ByChannel {
+    async fn send(&self, message: &OutboxMessage) -> Result<(), SendError> {
+        match message.kind.as_str() {
+            "email" => self.email.send(message).await,
+            "sms" => self.sms.send(message).await,
+            _ => self.push.send(message).await,
+        }
+    }
+}
+
+/// The delay before retry number `attempt` (1-based): exponential from one
+/// second, capped at an hour, with ±25 % jitter so retries of many messages
+/// do not arrive together.
+pub fn backoff(attempt: u32) -> chrono::Duration {
+    let base = 2_f64.powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(30).min(12)).min(3600.0);
+    let jitter = 0.75 + rand::random::<f64>() * 0.5;
+    chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
 }
 
 /// Delivers every due message once; returns how many were handled.
@@ -42,15 +92,18 @@ pub async fn drain_once(state: &AppState, sender: &dyn Sender) -> Result<usize, 
         let outcome = sender.send(&message).await;
         let mut tx = state.store.system("the outbox worker serves every tenant").await?;
         match outcome {
-            Ok(()) => tx.mark_notification_sent(message.id).await?,
+            Ok(()) => {
+                metrics::counter!("azth_notifications_sent_total", "channel" => message.kind.clone()).increment(1);
+                tx.mark_notification_sent(message.id).await?
+            }
             Err(error) => {
-                let retry_at = (message.retry_count < message.max_retries).then(|| {
-                    // 2^n seconds, capped at an hour.
-                    let secs = 2_i64.saturating_pow(u32::try_from(message.retry_count + 1).unwrap_or(12)).min(3600);
-                    Utc::now() + chrono::Duration::seconds(secs)
-                });
+                let retryable = matches!(error, SendError::Transient(_));
+                let retry_at = (retryable && message.retry_count < message.max_retries)
+                    .then(|| Utc::now() + backoff(u32::try_from(message.retry_count + 1).unwrap_or(1)));
                 tracing::warn!(notification = %message.id, error = %error, retry = retry_at.is_some(), "delivery failed");
-                tx.mark_notification_failed(message.id, &error, retry_at).await?;
+                metrics::counter!("azth_notifications_failed_total", "final" => if retry_at.is_some() { "no" } else { "yes" })
+                    .increment(1);
+                tx.mark_notification_failed(message.id, &error.to_string(), retry_at).await?;
             }
         }
         tx.commit().await?;

@@ -206,6 +206,7 @@ pub async fn login(
     }
 
     let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
+    let creds_email = creds.as_ref().map(|c| c.user.email.clone());
     let verified = state.hasher.verify(&input.password, phc.clone()).await?;
     let Some(creds) = creds.filter(|_| verified) else {
         let locked_until = lockout::record_failure(state, tenant.id, &subject, &tenant.settings)
@@ -218,8 +219,13 @@ pub async fn login(
         tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.login.failed", user_id))).await?;
         if locked_until.is_some() {
             tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
+            if let Some(email) = creds_email.as_deref() {
+                let message = super::messages::account_locked(email, tenant.settings.lockout_minutes);
+                super::messages::queue(tx.as_mut(), tenant, user_id, message).await?;
+            }
         }
         tx.commit().await?;
+        state.outbox_wake.notify_one();
         metrics::counter!("azth_logins_total", "outcome" => if locked_until.is_some() { "locked" } else { "failed" })
             .increment(1);
         tracing::info!(target: "azth::security", tenant = %tenant.id, locked = locked_until.is_some(), "login failed");

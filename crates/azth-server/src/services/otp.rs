@@ -166,13 +166,8 @@ pub async fn send(
             expires_at: Utc::now() + chrono::Duration::seconds(CODE_TTL_SECS),
         })
         .await?;
-        messages::queue(
-            tx.as_mut(),
-            tenant.id,
-            Some(user.id),
-            messages::one_time_code(tenant, channel.as_str(), &target, &code),
-        )
-        .await?;
+        messages::queue(tx.as_mut(), tenant, Some(user.id), messages::one_time_code(channel.as_str(), &target, &code))
+            .await?;
         tx.insert_audit(
             &meta.record(
                 tenant.id,

@@ -33,7 +33,7 @@ pub async fn queue_verification(
 ) -> Result<(), ApiError> {
     let token = random_token().map_err(ApiError::internal)?;
     tx.set_email_verification(tenant.id, user.id, &sha256_hex(token.as_bytes()), Utc::now() + VERIFY_TTL).await?;
-    messages::queue(tx, tenant.id, Some(user.id), messages::verification(state, tenant, &user.email, &token)).await?;
+    messages::queue(tx, tenant, Some(user.id), messages::verification(state, &user.email, &token)).await?;
     Ok(())
 }
 
@@ -105,7 +105,7 @@ pub async fn resend_to(state: &AppState, meta: &RequestMeta, tenant: &Tenant, em
 async fn queue_reset(state: &AppState, tx: &mut dyn Tx, tenant: &Tenant, user: &User) -> Result<(), ApiError> {
     let token = random_token().map_err(ApiError::internal)?;
     tx.set_password_reset(tenant.id, user.id, &sha256_hex(token.as_bytes()), Utc::now() + RESET_TTL).await?;
-    messages::queue(tx, tenant.id, Some(user.id), messages::password_reset(state, tenant, &user.email, &token)).await?;
+    messages::queue(tx, tenant, Some(user.id), messages::password_reset(state, &user.email, &token)).await?;
     Ok(())
 }
 

@@ -6,5 +6,6 @@
 mod support;
 
 mod auth;
+mod notify;
 mod recovery;
 mod service;

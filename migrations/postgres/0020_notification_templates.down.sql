@@ -1,0 +1,3 @@
+-- 0020_notification_templates (down)
+alter table notifications drop column html_content;
+drop table notification_templates;
