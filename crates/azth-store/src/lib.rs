@@ -13,6 +13,7 @@
 pub mod error;
 pub mod postgres;
 pub mod repo;
+pub mod repo_admin;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -23,6 +24,10 @@ pub use error::StoreError;
 pub use repo::{
     AccessRepo, AuditRecord, AuditRepo, KeyRepo, NewSession, NewTenant, NewUser, ProfilePatch, RefreshOutcome,
     SessionRepo, StoredKey, TenantRepo, UserRepo,
+};
+pub use repo_admin::{
+    AdminTenantRepo, AdminUserPatch, AdminUserRepo, NewNotification, NotificationRepo, RoleRepo, TenantFilter,
+    TenantPatch, TimeKey, UserFilter,
 };
 
 /// Counters of the connection pool, exported as metrics.
@@ -56,7 +61,19 @@ pub trait Store: Send + Sync + 'static {
 /// An open transaction with every repository. Dropping it without
 /// [`Tx::commit`] rolls it back.
 #[async_trait]
-pub trait Tx: TenantRepo + UserRepo + AccessRepo + SessionRepo + KeyRepo + AuditRepo + Send {
+pub trait Tx:
+    TenantRepo
+    + UserRepo
+    + AccessRepo
+    + SessionRepo
+    + KeyRepo
+    + AuditRepo
+    + RoleRepo
+    + AdminUserRepo
+    + AdminTenantRepo
+    + NotificationRepo
+    + Send
+{
     /// Makes every change of the transaction durable, atomically.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

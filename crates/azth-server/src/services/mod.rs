@@ -2,12 +2,17 @@
 //! context explicitly and returns domain values or an [`ApiError`]; the HTTP
 //! handlers only parse, call one of these and map the result.
 
+pub mod access;
+pub mod admin_users;
 pub mod auth;
 pub mod bootstrap;
 pub mod lockout;
 pub mod me;
+pub mod page;
+pub mod roles;
 pub mod sessions;
 pub mod tenancy;
+pub mod tenants;
 
 use std::net::IpAddr;
 
@@ -56,7 +61,11 @@ pub enum Credential {
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The tenant of the credential (the user's own).
     pub tenant: Tenant,
+    /// The tenant the request acts in: `tenant`, or for a system principal
+    /// the one named by `X-Tenant-ID` (see [`access::acting_tenant`]).
+    pub acting: Tenant,
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub amr: Vec<String>,

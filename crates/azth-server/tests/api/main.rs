@@ -3,7 +3,9 @@
 //! HTTP. One test binary, a module per resource.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_support;
 mod support;
 
 mod auth;
+mod permission_matrix;
 mod service;

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::PgTx;
 use crate::{NewUser, ProfilePatch, StoreError, UserRepo};
 
-const COLUMNS: &str = "id, tenant_id, email, username, first_name, last_name, avatar, phone, email_verified, \
+pub(super) const COLUMNS: &str = "id, tenant_id, email, username, first_name, last_name, avatar, phone, email_verified, \
                        phone_verified, mfa_enabled, status, last_login_at, created_at, updated_at, deleted_at";
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: Uuid,
     tenant_id: Uuid,
     email: String,
