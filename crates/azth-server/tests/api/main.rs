@@ -6,6 +6,8 @@
 mod admin_support;
 mod support;
 
+mod admin_users;
 mod auth;
 mod permission_matrix;
+mod roles;
 mod service;
