@@ -8,6 +8,8 @@ mod support;
 
 mod admin_users;
 mod auth;
+mod cross_tenant;
 mod permission_matrix;
 mod roles;
 mod service;
+mod tenants;
