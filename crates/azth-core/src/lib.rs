@@ -6,9 +6,11 @@
 
 pub mod context;
 pub mod crypto;
+pub mod cursor;
 pub mod error;
 pub mod model;
 pub mod password;
+pub mod rbac;
 
 pub use context::{Actor, AuditContext};
 pub use crypto::CryptoError;

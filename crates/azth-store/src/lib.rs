@@ -13,6 +13,7 @@
 pub mod error;
 pub mod postgres;
 pub mod repo;
+pub mod repo_admin;
 pub mod repo_notify;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -24,6 +25,9 @@ pub use error::StoreError;
 pub use repo::{
     AccessRepo, AuditRecord, AuditRepo, KeyRepo, NewSession, NewTenant, NewUser, ProfilePatch, RefreshOutcome,
     SessionRepo, StoredKey, TenantRepo, UserRepo,
+};
+pub use repo_admin::{
+    AdminTenantRepo, AdminUserPatch, AdminUserRepo, RoleRepo, TenantFilter, TenantPatch, TimeKey, UserFilter,
 };
 pub use repo_notify::{
     MaintenanceRepo, MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage,
@@ -73,6 +77,9 @@ pub trait Tx:
     + NotificationRepo
     + TemplateRepo
     + MaintenanceRepo
+    + RoleRepo
+    + AdminUserRepo
+    + AdminTenantRepo
     + Send
 {
     /// Makes every change of the transaction durable, atomically.

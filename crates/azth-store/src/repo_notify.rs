@@ -62,7 +62,7 @@ pub enum OtpCheck {
 }
 
 /// A message to send through the outbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewNotification {
     pub tenant_id: Uuid,
     pub user_id: Option<Uuid>,
@@ -74,6 +74,17 @@ pub struct NewNotification {
     pub content: String,
     /// The HTML alternative of an email.
     pub html_content: Option<String>,
+}
+
+impl std::fmt::Debug for NewNotification {
+    // SECURITY: the content holds live links and codes: never in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewNotification")
+            .field("tenant_id", &self.tenant_id)
+            .field("kind", &self.kind)
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A notification claimed for delivery.

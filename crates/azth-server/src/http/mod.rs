@@ -2,15 +2,19 @@
 //! layers every request passes through (request id, problem documents,
 //! logging and metrics, body limit, timeout, panic catching).
 
+pub mod admin_users;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod json;
 pub mod me;
 pub mod observe;
+pub mod query;
 pub mod recovery;
 pub mod request_id;
+pub mod roles;
 pub mod service;
+pub mod tenants;
 pub mod well_known;
 
 use std::time::Duration;
@@ -31,7 +35,12 @@ pub use json::ApiJson;
 
 /// The `/api/v1` routes (filled by the capabilities that follow).
 fn api_v1() -> Router<AppState> {
-    Router::new().nest("/auth", auth::router().merge(recovery::router())).nest("/me", me::router())
+    Router::new()
+        .nest("/auth", auth::router().merge(recovery::router()))
+        .nest("/me", me::router())
+        .merge(admin_users::router())
+        .merge(roles::router())
+        .merge(tenants::router())
 }
 
 /// The complete application router. `extra` lets tests mount probes.

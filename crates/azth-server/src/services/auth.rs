@@ -12,8 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::lockout::{self, Subject};
-use super::tenancy;
 use super::{Credential, Principal, RequestMeta};
+use super::{access, tenancy};
 use crate::http::ApiError;
 use crate::state::AppState;
 
@@ -495,24 +495,6 @@ async fn is_revoked(state: &AppState, tenant_id: Uuid, session_id: Uuid) -> Resu
     }
 }
 
-/// Checks an `X-Tenant-ID` on an authenticated request: it must name the
-/// credential's tenant.
-async fn check_header_tenant(state: &AppState, header: Option<&str>, tenant: &Tenant) -> Result<(), ApiError> {
-    let Some(value) = header else { return Ok(()) };
-    let same = match Uuid::parse_str(value.trim()) {
-        Ok(id) => id == tenant.id,
-        Err(_) => value.trim() == tenant.slug,
-    };
-    if same {
-        return Ok(());
-    }
-    // Resolving makes sure a differently written form of the same tenant passes.
-    match tenancy::named(state, value).await? {
-        Some(t) if t.id == tenant.id => Ok(()),
-        _ => Err(ApiError::new(ErrorCode::TenantMismatch)),
-    }
-}
-
 /// The principal of an `Authorization: Bearer` access token.
 pub async fn authenticate_bearer(
     state: &AppState,
@@ -540,11 +522,11 @@ pub async fn authenticate_bearer(
     })?;
     let user_id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::new(ErrorCode::TokenInvalid))?;
     let tenant = token_tenant(state, claims.tid).await?;
-    check_header_tenant(state, header_tenant, &tenant).await?;
     if is_revoked(state, tenant.id, claims.sid).await? {
         return Err(ApiError::new(ErrorCode::TokenInvalid));
     }
-    Ok(Principal { tenant, user_id, session_id: claims.sid, amr: claims.amr, credential: Credential::Bearer })
+    let acting = access::acting_tenant(state, header_tenant, &tenant, user_id).await?;
+    Ok(Principal { tenant, acting, user_id, session_id: claims.sid, amr: claims.amr, credential: Credential::Bearer })
 }
 
 /// The principal of an `azth_session` cookie.
@@ -554,7 +536,7 @@ pub async fn authenticate_cookie(
     header_tenant: Option<&str>,
 ) -> Result<Principal, ApiError> {
     let (tenant, session) = cookie_session(state, cookie).await?;
-    check_header_tenant(state, header_tenant, &tenant).await?;
+    let acting = access::acting_tenant(state, header_tenant, &tenant, session.user_id).await?;
     // Activity is recorded at most once a minute per session.
     if Utc::now() - session.last_activity > chrono::Duration::seconds(60) {
         let mut tx = state.store.system("cookie session activity").await?;
@@ -563,6 +545,7 @@ pub async fn authenticate_cookie(
     }
     Ok(Principal {
         tenant,
+        acting,
         user_id: session.user_id,
         session_id: session.id,
         amr: session.amr,

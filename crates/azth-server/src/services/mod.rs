@@ -2,6 +2,8 @@
 //! context explicitly and returns domain values or an [`ApiError`]; the HTTP
 //! handlers only parse, call one of these and map the result.
 
+pub mod access;
+pub mod admin_users;
 pub mod auth;
 pub mod bootstrap;
 pub mod lockout;
@@ -9,10 +11,13 @@ pub mod me;
 pub mod messages;
 pub mod mfa;
 pub mod otp;
+pub mod page;
 pub mod ratelimit;
 pub mod recovery;
+pub mod roles;
 pub mod sessions;
 pub mod tenancy;
+pub mod tenants;
 
 use std::net::IpAddr;
 
@@ -61,7 +66,11 @@ pub enum Credential {
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The tenant of the credential (the user's own).
     pub tenant: Tenant,
+    /// The tenant the request acts in: `tenant`, or for a system principal
+    /// the one named by `X-Tenant-ID` (see [`access::acting_tenant`]).
+    pub acting: Tenant,
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub amr: Vec<String>,

@@ -3,9 +3,15 @@
 //! HTTP. One test binary, a module per resource.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_support;
 mod support;
 
+mod admin_users;
 mod auth;
+mod cross_tenant;
 mod notify;
+mod permission_matrix;
 mod recovery;
+mod roles;
 mod service;
+mod tenants;

@@ -5,12 +5,15 @@
 //! `SET`, which would outlive the transaction on a pooled connection).
 
 mod access;
+mod admin_tenants;
+mod admin_users;
 mod audit;
 mod keys;
 pub mod migrate;
 mod notifications;
 mod otp;
 mod recovery;
+mod roles;
 mod sessions;
 mod tenants;
 mod users;

@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::PgTx;
 use crate::{NewTenant, StoreError, TenantRepo};
 
-const COLUMNS: &str = "id, name, slug, domain, status, plan, settings, created_at, updated_at, deleted_at";
+pub(super) const COLUMNS: &str = "id, name, slug, domain, status, plan, settings, created_at, updated_at, deleted_at";
 
 #[derive(sqlx::FromRow)]
-struct TenantRow {
+pub(super) struct TenantRow {
     id: Uuid,
     name: String,
     slug: String,
@@ -43,7 +43,7 @@ impl TryFrom<TenantRow> for Tenant {
     }
 }
 
-fn one(row: Option<TenantRow>) -> Result<Option<Tenant>, StoreError> {
+pub(super) fn one(row: Option<TenantRow>) -> Result<Option<Tenant>, StoreError> {
     row.map(Tenant::try_from).transpose()
 }
 
