@@ -305,3 +305,38 @@ async fn the_system_override_works_for_operators_only() {
         .unwrap();
     assert_eq!(code_of(r).await, (403, "TENANT_MISMATCH".into()));
 }
+
+#[tokio::test]
+async fn an_invited_owner_sets_a_password_through_the_emailed_link_and_signs_in() {
+    let app = spawn_app().await;
+    let operator = app.operator().await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            &operator.access,
+            Some(json!({"name": "Beta", "slug": "beta", "owner": {"email": "owner@beta.example"}})),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // Pending owners cannot sign in yet.
+    let password = crate::support::strong_password();
+    assert_eq!(app.login("beta", "owner@beta.example", &password).await.status(), 401);
+
+    // The invitation arrives through the outbox, rendered from its template.
+    let invitation = app.message("owner@beta.example", "invitation").await;
+    assert_eq!(invitation.subject.as_deref(), Some("You are invited to Beta"));
+    let token = invitation.token();
+    let r = app.post_json("/api/v1/auth/password/reset", None, json!({"token": token, "new_password": password})).await;
+    assert_eq!(r.status(), 204);
+
+    let r = app.login("beta", "owner@beta.example", &password).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let me: Value = app.get_as("/api/v1/me", tokens["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(me["user"]["status"], "active");
+    assert_eq!(me["roles"], json!(["owner"]));
+}
