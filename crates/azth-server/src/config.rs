@@ -159,6 +159,14 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Proxies (CIDRs, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` is
+    /// believed; the client is the rightmost address not in this list.
+    /// Empty (default): the peer address is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Origins allowed to call the API from a browser (CORS), e.g.
+    /// `https://app.example.com`; credentials are allowed for exactly these.
+    /// Empty (default): no cross-origin access.
+    pub cors_origins: Vec<String>,
 }
 
 /// Logging settings.
@@ -246,7 +254,13 @@ impl Default for RedisConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 64 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 30 }
+        Self {
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
+        }
     }
 }
 
@@ -361,6 +375,22 @@ impl Config {
         }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes", "must be at least 1024");
+        }
+        for cidr in &self.http.trusted_proxies {
+            if cidr.parse::<ipnetwork::IpNetwork>().is_err() {
+                return bad("http.trusted_proxies", "each entry must be an address or CIDR such as 10.0.0.0/8");
+            }
+        }
+        for origin in &self.http.cors_origins {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.parse::<axum::http::HeaderValue>().is_ok();
+            if !valid || origin.contains('*') {
+                return bad(
+                    "http.cors_origins",
+                    "each entry must be an origin such as https://app.example.com (no wildcard)",
+                );
+            }
         }
         if self.http.request_timeout_secs == 0 {
             return bad("http.request_timeout_secs", "must be at least 1");

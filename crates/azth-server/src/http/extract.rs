@@ -48,14 +48,38 @@ pub struct Meta(pub RequestMeta);
 impl FromRequestParts<AppState> for Meta {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
-        Ok(Meta(meta_of(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Meta(meta_of(parts, &state.config.http.trusted_proxies)))
     }
 }
 
-fn meta_of(parts: &Parts) -> RequestMeta {
+/// The client's address: the peer, or — when the peer is a trusted proxy —
+/// the rightmost `X-Forwarded-For` entry that is not a trusted proxy.
+/// SECURITY: `X-Forwarded-For` from anyone else is ignored (it is trivially forged).
+pub fn client_ip(parts: &Parts, trusted: &[String]) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    if trusted.is_empty() {
+        return Some(peer);
+    }
+    let nets: Vec<ipnetwork::IpNetwork> = trusted.iter().filter_map(|c| c.parse().ok()).collect();
+    let is_trusted = |ip: std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer))
+}
+
+fn meta_of(parts: &Parts, trusted: &[String]) -> RequestMeta {
     let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = client_ip(parts, trusted);
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)

@@ -67,9 +67,64 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
             Duration::from_secs(config.http.request_timeout_secs),
         ))
         .layer(from_fn(error::finalize))
+        .layer(axum::middleware::from_fn_with_state(config.clone(), security_headers))
         .layer(from_fn(observe::observe))
         .layer(from_fn(request_id::assign))
+        .layer(cors(&config))
         .with_state(state)
+}
+
+/// CORS for the configured origins only; credentials allowed for them, never
+/// for a wildcard.
+fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = config.http.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-csrf-token"),
+            HeaderName::from_static("x-tenant-id"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), axum::http::header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Headers every response carries (OWASP secure headers): no sniffing, no
+/// referrer, no framing, HSTS behind an https public URL, and `no-store` on
+/// API answers unless the handler chose a cache policy (tokens and secrets
+/// must never be cached).
+async fn security_headers(
+    axum::extract::State(config): axum::extract::State<std::sync::Arc<crate::config::Config>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    if config.public_url().starts_with("https://") {
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if api {
+        headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// The router of the separate metrics listener (`AZTH_METRICS_LISTEN`).

@@ -294,3 +294,90 @@ async fn shutdown_lets_in_flight_requests_finish() {
     // New connections are refused once the server has stopped.
     assert!(app.client.get(app.url("/health")).send().await.is_err());
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/health", "/api/v1/me", "/nope"] {
+        let r = app.get(path).await;
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
+        assert!(!h.contains_key("strict-transport-security"), "plain http: no HSTS");
+    }
+    assert_eq!(app.get("/api/v1/me").await.headers()["cache-control"], "no-store");
+    // JWKS keeps its public cache policy.
+    assert!(app.get("/.well-known/jwks.json").await.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.public_url = Some("https://id.example.com".into()))),
+        ..Spawn::default()
+    })
+    .await;
+    assert!(app.get("/health").await.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+}
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.http.cors_origins = vec!["https://app.example.com".into()])),
+        ..Spawn::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-tenant-id")
+            .send()
+    };
+    let ok = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    // Without configuration, nobody is allowed.
+    let plain = spawn_app().await;
+    let r = plain
+        .client
+        .request(reqwest::Method::OPTIONS, plain.url("/api/v1/auth/login"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_from_trusted_proxies_only() {
+    async fn session_ip(app: &crate::support::TestApp) -> String {
+        app.create_tenant("acme", serde_json::json!({})).await;
+        let email = "xff@example.com";
+        let password = crate::support::strong_password();
+        app.register("acme", email, &password).await;
+        let r = app
+            .post("/api/v1/auth/login", Some("acme"))
+            .header("x-forwarded-for", "198.51.100.23, 10.0.0.9")
+            .json(&serde_json::json!({"identifier": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let tokens: serde_json::Value = r.json().await.unwrap();
+        let list: serde_json::Value =
+            app.get_as("/api/v1/auth/sessions", tokens["access_token"].as_str().unwrap()).await.json().await.unwrap();
+        list["items"][0]["ip_address"].as_str().unwrap().to_owned()
+    }
+    // Not configured: the header is ignored, the peer is the client.
+    assert_eq!(session_ip(&spawn_app().await).await, "127.0.0.1");
+    // Loopback and 10/8 trusted: the rightmost untrusted entry is the client.
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.http.trusted_proxies = vec!["127.0.0.1/32".into(), "10.0.0.0/8".into()])),
+        ..Spawn::default()
+    })
+    .await;
+    assert_eq!(session_ip(&app).await, "198.51.100.23");
+}
