@@ -8,16 +8,15 @@
 
 use azth_core::crypto::token::{random_token, sha256_hex};
 use azth_core::model::{Session, Tenant, User, UserStatus};
-use azth_core::password::check_password;
 use azth_core::{ErrorCode, FieldError};
 use azth_store::{AdminUserPatch, NewUser, StoreError, Tx, UserFilter};
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{self, admin_record, admin_tx};
-use super::auth::{check_name, check_username, mark_revoked, normalize_email, policy};
+use super::auth::{check_account_fields, check_name, check_username, mark_revoked, normalize_email};
 use super::lockout::{self, Subject};
 use super::page::{Page, PageParams};
 use super::{Principal, RequestMeta, messages};
@@ -82,42 +81,21 @@ pub async fn list(
 
 /// Checks the fields of a new user; returns the normalized email and username.
 fn check_new_user(input: &CreateInput, tenant: &Tenant) -> Result<(String, Option<String>), ApiError> {
-    let mut errors = Vec::new();
-    let email = normalize_email(&input.email, "email").map_err(|e| errors.push(e)).ok();
-    let username = input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
-    if let Some(u) = &username
-        && let Err(e) = check_username(u)
-    {
-        errors.push(e);
-    }
-    for (field, value) in [("first_name", &input.first_name), ("last_name", &input.last_name)] {
-        if let Some(v) = value
-            && let Err(e) = check_name(field, v)
-        {
-            errors.push(e);
-        }
-    }
+    let (email, username, mut errors) = check_account_fields(
+        &input.email,
+        input.username.as_deref(),
+        [("first_name", input.first_name.as_deref()), ("last_name", input.last_name.as_deref())],
+        input.password.as_ref(),
+        tenant,
+    );
     match (&input.password, input.status) {
-        (Some(password), status) => {
-            if status == Some(UserStatus::Pending) {
-                errors.push(FieldError::new(
-                    "status",
-                    "invalid_value",
-                    "pending is for invited users without a password",
-                ));
-            }
-            if password.expose_secret().len() > 1024 {
-                errors.push(FieldError::new("password", "too_long", "at most 128 characters"));
-            } else if let Err(mut e) =
-                check_password(password.expose_secret(), &policy(tenant), email.as_deref(), username.as_deref())
-            {
-                errors.append(&mut e);
-            }
+        (Some(_), Some(UserStatus::Pending)) => {
+            errors.push(FieldError::new("status", "invalid_value", "pending is for invited users without a password"));
         }
         (None, Some(status)) if status != UserStatus::Pending => {
             errors.push(FieldError::new("status", "invalid_value", "a user without a password is pending"));
         }
-        (None, _) => {}
+        _ => {}
     }
     match email.filter(|_| errors.is_empty()) {
         Some(email) => Ok((email, username)),

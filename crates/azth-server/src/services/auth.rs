@@ -93,6 +93,44 @@ pub fn check_name(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Checks the fields every new account has (register, admin create, a new
+/// tenant's owner): email, optional username and names, and — when given —
+/// the password against the tenant's policy. Returns the normalized email
+/// and username with every error found.
+pub fn check_account_fields(
+    email: &str,
+    username: Option<&str>,
+    names: [(&str, Option<&str>); 2],
+    password: Option<&SecretString>,
+    tenant: &Tenant,
+) -> (Option<String>, Option<String>, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    let email = normalize_email(email, "email").map_err(|e| errors.push(e)).ok();
+    let username = username.map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
+    if let Some(u) = &username
+        && let Err(e) = check_username(u)
+    {
+        errors.push(e);
+    }
+    for (field, value) in names {
+        if let Some(v) = value
+            && let Err(e) = check_name(field, v)
+        {
+            errors.push(e);
+        }
+    }
+    if let Some(password) = password {
+        if password.expose_secret().len() > MAX_PASSWORD_BYTES {
+            errors.push(FieldError::new("password", "too_long", "at most 128 characters"));
+        } else if let Err(mut e) =
+            check_password(password.expose_secret(), &policy(tenant), email.as_deref(), username.as_deref())
+        {
+            errors.append(&mut e);
+        }
+    }
+    (email, username, errors)
+}
+
 /// The password policy of `tenant`.
 pub fn policy(tenant: &Tenant) -> PasswordPolicy {
     PasswordPolicy {
@@ -111,28 +149,13 @@ pub async fn register(
     if !tenant.settings.allow_registration {
         return Err(ApiError::new(ErrorCode::Forbidden).with_detail("registration is closed for this tenant"));
     }
-    let mut errors = Vec::new();
-    let email = normalize_email(&input.email, "email").map_err(|e| errors.push(e)).ok();
-    let username = input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
-    if let Some(u) = &username
-        && let Err(e) = check_username(u)
-    {
-        errors.push(e);
-    }
-    for (field, value) in [("first_name", &input.first_name), ("last_name", &input.last_name)] {
-        if let Some(v) = value
-            && let Err(e) = check_name(field, v)
-        {
-            errors.push(e);
-        }
-    }
-    if input.password.expose_secret().len() > MAX_PASSWORD_BYTES {
-        errors.push(FieldError::new("password", "too_long", "at most 128 characters"));
-    } else if let Err(mut e) =
-        check_password(input.password.expose_secret(), &policy(tenant), email.as_deref(), username.as_deref())
-    {
-        errors.append(&mut e);
-    }
+    let (email, username, errors) = check_account_fields(
+        &input.email,
+        input.username.as_deref(),
+        [("first_name", input.first_name.as_deref()), ("last_name", input.last_name.as_deref())],
+        Some(&input.password),
+        tenant,
+    );
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
