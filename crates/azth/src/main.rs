@@ -45,6 +45,20 @@ enum Command {
     /// Manage the token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (file + environment) and print the
+    /// effective one with every secret masked.
+    Check {
+        /// Print JSON instead of YAML-like lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +96,10 @@ fn main() -> ExitCode {
     azth_server::telemetry::init(&config.log);
     for warning in warnings {
         tracing::warn!("{warning}");
+    }
+    if let Command::Config(ConfigCommand::Check { json }) = &cli.command {
+        print_config(&config.masked_json(), *json);
+        return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -141,6 +159,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Config(_) => Ok(()),
         Command::Migrate(cmd) => {
             let store = open_store(&config, false, Duration::ZERO).await?;
             let pool = store.pool();
@@ -182,4 +201,24 @@ fn print_bootstrapped(url: &str, created: &Bootstrapped) {
         }
         None => println!("  password: the one in AZTH_BOOTSTRAP_ADMIN_PASSWORD"),
     }
+}
+
+/// Prints the effective configuration: JSON, or one `key: value` line per key.
+fn print_config(value: &serde_json::Value, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        return;
+    }
+    fn walk(prefix: &str, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, child);
+                }
+            }
+            other => println!("{prefix}: {other}"),
+        }
+    }
+    walk("", value);
 }

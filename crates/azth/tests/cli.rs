@@ -198,3 +198,24 @@ async fn bootstrap_and_key_rotation_from_the_command_line() {
     assert!(err.contains("wrong master key"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn config_check_prints_the_effective_configuration_with_secrets_masked() {
+    let env = [
+        ("AZTH_DATABASE_URL", "postgres://app:hunter2@db.internal:5432/azth"),
+        ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
+        ("AZTH_DATABASE__MAX_CONNECTIONS", "42"),
+    ];
+    let out = azth(&env, &["config", "check", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["database"]["max_connections"], 42);
+    assert_eq!(json["database"]["url"], "postgres://app:***@db.internal:5432/azth");
+    assert_eq!(json["master_key"], "***");
+    let out = azth(&env, &["config", "check"]);
+    let lines = text(&out.stdout);
+    assert!(lines.contains("database.max_connections: 42"), "{lines}");
+    assert!(!lines.contains("hunter2") && !lines.contains("a2tra2"), "{lines}");
+    let out = azth(&[("AZTH_LISTEN", "nope")], &["config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+}
