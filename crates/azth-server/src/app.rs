@@ -110,6 +110,10 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     let store: Arc<dyn Store> =
         Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
     let cache = open_cache(&config)?;
+    let limits: Arc<dyn Cache> = match &config.redis.url {
+        Some(_) => Arc::new(crate::cache::fallback::Fallback::new(cache.clone(), 100_000)),
+        None => cache.clone(),
+    };
     let master = Arc::new(load_master_key(&config)?);
     let keys = Arc::new(KeyRing::load(store.clone(), master.clone()).await?);
     let params: HashParams =
@@ -122,6 +126,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         config: Arc::new(config),
         store,
         cache,
+        limits,
         metrics: metrics_handle(),
         keys,
         hasher,

@@ -18,6 +18,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub cache: Arc<dyn Cache>,
+    /// Lockout counters, rate limits and MFA tokens: the shared cache, with
+    /// a per-node fallback while it is down (see `cache::fallback`).
+    pub limits: Arc<dyn Cache>,
     pub metrics: PrometheusHandle,
     pub keys: Arc<KeyRing>,
     pub hasher: Arc<HashPool>,

@@ -2,6 +2,7 @@
 //! Later capabilities (revocation, permission sets, lockout counters, rate
 //! limits) build on these primitives.
 
+pub mod fallback;
 pub mod memory;
 pub mod redis;
 

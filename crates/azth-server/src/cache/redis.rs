@@ -10,12 +10,20 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Cache, CacheError};
 
+/// How long commands fail fast after a failure, before Redis is tried again.
+const BREAKER_OPEN: Duration = Duration::from_secs(2);
+
 /// The Redis implementation of [`Cache`].
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    /// Circuit breaker: while Redis is failing, commands answer an error at
+    /// once instead of each waiting for a connection attempt, so a Redis
+    /// outage costs requests nothing but the fallback. Milliseconds since
+    /// the epoch until which the breaker is open.
+    open_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl RedisCache {
@@ -28,7 +36,7 @@ impl RedisCache {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| CacheError(e.to_string()))?;
-        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+        Ok(Self { conn, prefix: prefix.to_owned(), timeout, open_until: Default::default() })
     }
 
     fn key(&self, key: &str) -> String {
@@ -39,11 +47,30 @@ impl RedisCache {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, f).await {
+        use std::sync::atomic::Ordering;
+        let now = chrono::Utc::now().timestamp_millis();
+        if now < self.open_until.load(Ordering::Relaxed) {
+            return Err(CacheError("redis unavailable (circuit open)".into()));
+        }
+        self.attempt(f).await
+    }
+
+    async fn attempt<T, F>(&self, f: F) -> Result<T, CacheError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        use std::sync::atomic::Ordering;
+        let result = match tokio::time::timeout(self.timeout, f).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(CacheError(e.to_string())),
             Err(_) => Err(CacheError("redis command timed out".into())),
-        }
+        };
+        let until = match &result {
+            Ok(_) => 0,
+            Err(_) => chrono::Utc::now().timestamp_millis() + i64::try_from(BREAKER_OPEN.as_millis()).unwrap_or(2000),
+        };
+        self.open_until.store(until, Ordering::Relaxed);
+        result
     }
 }
 
@@ -51,7 +78,9 @@ impl RedisCache {
 impl Cache for RedisCache {
     async fn ping(&self) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
-        let pong: String = self.run(async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
+        // PING always tries Redis (it is how readiness sees it return), and
+        // closes the breaker when it answers.
+        let pong: String = self.attempt(async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
         if pong == "PONG" { Ok(()) } else { Err(CacheError("unexpected PING answer".into())) }
     }
 

@@ -38,7 +38,7 @@ impl Subject {
 
 /// Seconds until the subject's lock expires, if it is locked.
 pub async fn locked_for(state: &AppState, tenant: Uuid, subject: &Subject) -> Result<Option<u64>, CacheError> {
-    let Some(until) = state.cache.get(&format!("lock:{}", subject.key(tenant))).await? else {
+    let Some(until) = state.limits.get(&format!("lock:{}", subject.key(tenant))).await? else {
         return Ok(None);
     };
     let until: i64 = until.parse().unwrap_or(0);
@@ -55,19 +55,19 @@ pub async fn record_failure(
 ) -> Result<Option<DateTime<Utc>>, CacheError> {
     let window = Duration::from_secs(u64::from(settings.lockout_minutes) * 60);
     let key = subject.key(tenant);
-    let failures = state.cache.incr_window(&format!("fails:{key}"), window).await?;
+    let failures = state.limits.incr_window(&format!("fails:{key}"), window).await?;
     if failures < i64::from(settings.max_login_attempts) {
         return Ok(None);
     }
     let until = Utc::now() + chrono::Duration::minutes(i64::from(settings.lockout_minutes));
-    state.cache.set_ex(&format!("lock:{key}"), &until.timestamp().to_string(), window).await?;
-    state.cache.del(&format!("fails:{key}")).await?;
+    state.limits.set_ex(&format!("lock:{key}"), &until.timestamp().to_string(), window).await?;
+    state.limits.del(&format!("fails:{key}")).await?;
     Ok(Some(until))
 }
 
 /// Clears the subject's counter and lock (successful sign-in, admin unlock, reset).
 pub async fn clear(state: &AppState, tenant: Uuid, subject: &Subject) -> Result<(), CacheError> {
     let key = subject.key(tenant);
-    state.cache.del(&format!("fails:{key}")).await?;
-    state.cache.del(&format!("lock:{key}")).await
+    state.limits.del(&format!("fails:{key}")).await?;
+    state.limits.del(&format!("lock:{key}")).await
 }

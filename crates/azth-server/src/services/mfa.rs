@@ -221,7 +221,7 @@ pub async fn issue_mfa_token(
     let pending = Pending { tenant_id: tenant, user_id: user, amr, cookie: mode == SessionMode::Cookie, remember };
     let json = serde_json::to_string(&pending).map_err(ApiError::internal)?;
     state
-        .cache
+        .limits
         .set_ex(&format!("mfa:{}", sha256_hex(token.as_bytes())), &json, MFA_TOKEN_TTL)
         .await
         .map_err(ApiError::unavailable)?;
@@ -249,15 +249,15 @@ pub async fn login_second_factor(
     }
     let hash = sha256_hex(mfa_token.as_bytes());
     let key = format!("mfa:{hash}");
-    let stored = state.cache.get(&key).await.map_err(ApiError::unavailable)?;
+    let stored = state.limits.get(&key).await.map_err(ApiError::unavailable)?;
     let pending: Pending = stored
         .and_then(|json| serde_json::from_str(&json).ok())
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
     auth::header_matches(state, header_tenant, pending.tenant_id).await?;
     let tries =
-        state.cache.incr_window(&format!("mfa_tries:{hash}"), MFA_TOKEN_TTL).await.map_err(ApiError::unavailable)?;
+        state.limits.incr_window(&format!("mfa_tries:{hash}"), MFA_TOKEN_TTL).await.map_err(ApiError::unavailable)?;
     if tries > MFA_TOKEN_TRIES {
-        let _ = state.cache.del(&key).await;
+        let _ = state.limits.del(&key).await;
         return Err(ApiError::new(ErrorCode::TokenInvalid).with_detail("too many attempts; sign in again"));
     }
     let tenant: Tenant = auth::token_tenant(state, pending.tenant_id).await?;
@@ -280,7 +280,7 @@ pub async fn login_second_factor(
         return Err(bad_code());
     }
     // SECURITY: single use — the token is gone before the session exists.
-    state.cache.del(&key).await.map_err(ApiError::unavailable)?;
+    state.limits.del(&key).await.map_err(ApiError::unavailable)?;
     let mut amr = pending.amr.clone();
     // RFC 8176: a TOTP is an `otp`; either way two factors were used (`mfa`).
     let extra: &[&str] = if method == "totp" { &["otp", "mfa"] } else { &["mfa"] };

@@ -26,9 +26,9 @@ pub async fn hit(state: &AppState, name: &str, subject: &str, limit: u32, window
     let key = |i: u64| format!("rl:{name}:{subject}:{i}");
     // The counters live two windows: the current one and the one after it
     // needs this one as its "previous".
-    let current = state.cache.incr_window(&key(index), window * 2).await.map_err(ApiError::unavailable)?;
+    let current = state.limits.incr_window(&key(index), window * 2).await.map_err(ApiError::unavailable)?;
     let previous: i64 = state
-        .cache
+        .limits
         .get(&key(index.saturating_sub(1)))
         .await
         .map_err(ApiError::unavailable)?

@@ -785,3 +785,34 @@ async fn logins_are_counted_by_outcome() {
     assert!(text.contains(r#"azth_logins_total{outcome="succeeded"}"#), "{text}");
     assert!(text.contains(r#"azth_logins_total{outcome="failed"}"#), "{text}");
 }
+
+#[tokio::test]
+async fn with_redis_down_sign_in_lockout_and_revocation_still_hold() {
+    // Port 1 on loopback refuses connections: Redis is down from the start.
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(|c| c.redis.url = Some("redis://127.0.0.1:1".to_owned().into()))),
+        ..Spawn::default()
+    })
+    .await;
+    app.create_tenant("acme", json!({})).await;
+    assert_eq!(app.get("/ready").await.status(), 503, "readiness reports the outage");
+    let c = app.signed_up("acme").await;
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200);
+
+    // Lockout falls back to a per-node counter: still locked on the sixth attempt.
+    for _ in 0..5 {
+        assert_eq!(app.login("acme", "ghost@example.com", "wrong-password-123").await.status(), 401);
+    }
+    assert_eq!(
+        code(app.login("acme", "ghost@example.com", "wrong-password-123").await).await,
+        (423, "ACCOUNT_LOCKED".into())
+    );
+
+    // A logged-out token never works: revocation falls back to the database.
+    let r = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&c.access).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (401, "TOKEN_INVALID".into()));
+    // Refresh rotation does not depend on the cache at all.
+    let d = app.signed_up("acme").await;
+    assert_eq!(app.refresh(&d.refresh).await.status(), 200);
+}
