@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
-exec cargo test --workspace --locked "$@"
+exec cargo test --workspace --locked --all-targets "$@"
