@@ -11,7 +11,10 @@
 //! hands it over a channel of [`EXPORT_CHANNEL`] chunks to the response
 //! body. A slow client therefore stalls the reader instead of growing a
 //! buffer; a client that goes away ends the task. Memory stays around a few
-//! batches whatever the size of the trail.
+//! batches whatever the size of the trail: exporting 100,000 rows (119 MB of
+//! NDJSON, 6–7 s in a debug build) raised the peak RSS of the whole process,
+//! server and reading client together, by 4.5–5.5 MiB
+//! (`tests/export_memory.rs`, which asserts less than 64 MiB).
 
 use azth_core::FieldError;
 use azth_store::{AuditEntry, AuditFilter};
