@@ -179,7 +179,7 @@ impl NotificationAdminRepo for PgTx {
         let row: Option<NotificationRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(id).fetch_optional(self.conn()).await?;
         if let Some(row) = row {
-            // Wakes workers listening on any node.
+            // Same signal as a new message (insert_notification).
             sqlx::query("select pg_notify('azth_outbox', '')").execute(self.conn()).await?;
             return Ok(RetryOutcome::Queued(row.into()));
         }
