@@ -14,6 +14,7 @@ pub mod error;
 pub mod postgres;
 pub mod repo;
 pub mod repo_admin;
+pub mod repo_audit;
 pub mod repo_notify;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,6 +29,9 @@ pub use repo::{
 };
 pub use repo_admin::{
     AdminTenantRepo, AdminUserPatch, AdminUserRepo, RoleRepo, TenantFilter, TenantPatch, TimeKey, UserFilter,
+};
+pub use repo_audit::{
+    AuditEntry, AuditFilter, AuditLogRepo, NotificationAdminRepo, NotificationFilter, NotificationView, RetryOutcome,
 };
 pub use repo_notify::{
     MaintenanceRepo, MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage,
@@ -80,6 +84,8 @@ pub trait Tx:
     + RoleRepo
     + AdminUserRepo
     + AdminTenantRepo
+    + AuditLogRepo
+    + NotificationAdminRepo
     + Send
 {
     /// Makes every change of the transaction durable, atomically.

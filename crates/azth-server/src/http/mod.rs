@@ -3,11 +3,13 @@
 //! logging and metrics, body limit, timeout, panic catching).
 
 pub mod admin_users;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod json;
 pub mod me;
+pub mod notifications;
 pub mod observe;
 pub mod query;
 pub mod recovery;
@@ -41,6 +43,8 @@ fn api_v1() -> Router<AppState> {
         .merge(admin_users::router())
         .merge(roles::router())
         .merge(tenants::router())
+        .merge(audit::router())
+        .merge(notifications::router())
 }
 
 /// The complete application router. `extra` lets tests mount probes.

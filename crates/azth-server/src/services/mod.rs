@@ -4,12 +4,14 @@
 
 pub mod access;
 pub mod admin_users;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod lockout;
 pub mod me;
 pub mod messages;
 pub mod mfa;
+pub mod notifications;
 pub mod otp;
 pub mod page;
 pub mod ratelimit;

@@ -1,6 +1,8 @@
 //! Cross-tenant isolation of the administration API: every `{id}` endpoint
 //! called with another tenant's user, role and session ids answers 404
-//! NOT_FOUND, with no data, even for a caller holding every permission.
+//! NOT_FOUND, with no data, even for a caller holding every permission; and
+//! lists (users, audit logs, notifications) filtered by another tenant's ids
+//! come back empty.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -31,6 +33,8 @@ async fn another_tenants_ids_are_404_with_no_data() {
     app.expect(Method::DELETE, &format!("/api/v1/users/{deleted}"), &b.owner.access, None, 204).await;
     // A's own role, for assigning across.
     let a_role = app.make_role(&a, &[]).await;
+    // B's failed notification.
+    let notification = crate::notifications_api::failed_notification(&app, &b.id).await;
 
     let calls: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/users/{user}"), None),
@@ -54,6 +58,8 @@ async fn another_tenants_ids_are_404_with_no_data() {
         (Method::GET, format!("/roles/{role}/permissions"), None),
         (Method::PUT, format!("/roles/{role}/permissions"), Some(json!({"permissions": []}))),
         (Method::POST, "/authz/check".to_owned(), Some(json!({"permission": "users:read", "user_id": user}))),
+        (Method::GET, format!("/notifications/{notification}"), None),
+        (Method::POST, format!("/notifications/{notification}/retry"), None),
     ];
     for (method, path, body) in calls {
         let r = app.send(method.clone(), &format!("/api/v1{path}"), &a.owner.access, body).await;
@@ -61,7 +67,7 @@ async fn another_tenants_ids_are_404_with_no_data() {
         let body = problem(r).await;
         assert_eq!(body["code"], "NOT_FOUND", "{method} {path}");
         let text = body.to_string();
-        for secret in [&email, &deleted_email, &user, &role, &session] {
+        for secret in [&email, &deleted_email, &user, &role, &session, &notification] {
             assert!(!text.contains(secret.as_str()), "{method} {path} leaks {secret}");
         }
     }
@@ -71,6 +77,23 @@ async fn another_tenants_ids_are_404_with_no_data() {
     assert!(!list.to_string().contains(&email));
     let list = app.expect(Method::GET, &format!("/api/v1/users?role={role}"), &a.owner.access, None, 200).await;
     assert_eq!(list["items"], json!([]));
+    // B's audit rows and notifications are not A's, whatever the filter.
+    for query in [
+        format!("/audit-logs?user_id={user}"),
+        format!("/audit-logs?resource_id={user}"),
+        format!("/audit-logs?user_id={}", b.owner.user_id),
+        format!("/audit-logs?resource_id={role}"),
+        format!("/notifications?recipient={email}"),
+    ] {
+        let list = app.expect(Method::GET, &format!("/api/v1{query}"), &a.owner.access, None, 200).await;
+        assert_eq!(list["items"], json!([]), "{query}");
+    }
+    let r =
+        app.send(Method::GET, &format!("/api/v1/audit-logs/export?resource_id={user}"), &a.owner.access, None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "", "nothing of B in A's export");
+    let all = app.expect(Method::GET, "/api/v1/notifications?limit=200", &a.owner.access, None, 200).await;
+    assert!(!all.to_string().contains(&notification));
 
     // And nothing changed in B.
     let still = app.expect(Method::GET, &format!("/api/v1/users/{user}"), &b.owner.access, None, 200).await;

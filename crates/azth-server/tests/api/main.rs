@@ -7,8 +7,10 @@ mod admin_support;
 mod support;
 
 mod admin_users;
+mod audit;
 mod auth;
 mod cross_tenant;
+mod notifications_api;
 mod notify;
 mod permission_matrix;
 mod recovery;

@@ -12,7 +12,8 @@ use crate::support::{TestApp, spawn_app, strong_password};
 /// Every administration endpoint and the permission it needs. Placeholders:
 /// `{user}` a member with a live session `{session}` and an assignment of
 /// `{role}` (a permission-less custom role); `{deleted}` a deleted user;
-/// `{tenant}` another tenant (system scope). `@email` in a body becomes a
+/// `{tenant}` another tenant (system scope); `{notification}` a failed
+/// notification. `@email` in a body becomes a
 /// fresh address, `@slug` a fresh slug.
 const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET", "/tenant", "tenant:read", ""),
@@ -40,6 +41,16 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("PUT", "/roles/{role}/permissions", "roles:update", r#"{"permissions": []}"#),
     ("GET", "/permissions", "permissions:read", ""),
     ("POST", "/authz/check", "roles:read", r#"{"permission": "users:read", "user_id": "{user}"}"#),
+    ("GET", "/audit-logs", "audit:read", ""),
+    ("GET", "/audit-logs/export?format=ndjson", "audit:read", ""),
+    ("GET", "/audit-logs/export?format=csv", "audit:read", ""),
+    ("GET", "/notifications", "notifications:read", ""),
+    ("GET", "/notifications/{notification}", "notifications:read", ""),
+    ("POST", "/notifications/{notification}/retry", "notifications:manage", ""),
+    ("GET", "/notification-templates", "notifications:manage", ""),
+    ("GET", "/notification-templates/otp", "notifications:manage", ""),
+    ("PUT", "/notification-templates/otp", "notifications:manage", r#"{"subject": "Code", "text_body": "{{ code }}"}"#),
+    ("DELETE", "/notification-templates/otp", "notifications:manage", ""),
     ("GET", "/tenants", "tenants:read", ""),
     ("POST", "/tenants", "tenants:create", r#"{"name": "New", "slug": "@slug", "owner": {"email": "@email"}}"#),
     ("GET", "/tenants/{tenant}", "tenants:read", ""),
@@ -76,6 +87,7 @@ struct Fixture {
     role: String,
     deleted: String,
     tenant: String,
+    notification: String,
 }
 
 async fn fixture(app: &TestApp, t: &AdminTenant, operator: &crate::support::Creds) -> Fixture {
@@ -87,7 +99,8 @@ async fn fixture(app: &TestApp, t: &AdminTenant, operator: &crate::support::Cred
     let (deleted, _, _) = app.make_user(t).await;
     app.expect(Method::DELETE, &format!("/api/v1/users/{deleted}"), owner, None, 204).await;
     let tenant = app.admin_tenant(operator, &format!("fx-{}", unique())).await.id;
-    Fixture { user, session, role, deleted, tenant }
+    let notification = crate::notifications_api::failed_notification(app, &t.id).await;
+    Fixture { user, session, role, deleted, tenant, notification }
 }
 
 fn fill(template: &str, fx: &Fixture) -> String {
@@ -97,6 +110,7 @@ fn fill(template: &str, fx: &Fixture) -> String {
         .replace("{role}", &fx.role)
         .replace("{deleted}", &fx.deleted)
         .replace("{tenant}", &fx.tenant)
+        .replace("{notification}", &fx.notification)
         .replace("@email", &format!("new-{}@example.com", unique()))
         .replace("@slug", &format!("new-{}", unique()))
 }

@@ -8,6 +8,7 @@ mod access;
 mod admin_tenants;
 mod admin_users;
 mod audit;
+mod audit_read;
 mod keys;
 pub mod migrate;
 mod notifications;
