@@ -13,6 +13,8 @@ use azth_server::keys::{self, load_master_key};
 use azth_server::services::bootstrap::{self, Bootstrapped};
 use azth_store::postgres::migrate;
 use clap::{Parser, Subcommand};
+
+mod operator;
 use secrecy::ExposeSecret;
 
 /// azth — multi-tenant identity and access server.
@@ -48,6 +50,150 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage tenants (as the `cli` actor: every change is audited).
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Manage users of a tenant.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Assign and revoke roles.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+}
+
+/// Output options shared by the operator commands.
+#[derive(Debug, clap::Args)]
+struct Output {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A password read from standard input (one line), so it never shows in
+/// the process list or the shell history.
+#[derive(Debug, clap::Args)]
+struct PasswordInput {
+    /// Read the password from standard input instead of generating one / inviting.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// Create a tenant, its system roles and its first owner (invited by
+    /// email unless --password-stdin gives a password).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Lowercase, 3–63 characters of [a-z0-9-].
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        owner_email: String,
+        #[command(flatten)]
+        password: PasswordInput,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List the tenants.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Suspend a tenant: its users cannot sign in and their tokens stop working at once.
+    Suspend {
+        /// Slug or id.
+        tenant: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Reactivate a suspended tenant.
+    Activate {
+        /// Slug or id.
+        tenant: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a user (active with --password-stdin, else pending and invited).
+    Create {
+        /// Slug or id of the tenant.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[command(flatten)]
+        password: PasswordInput,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List the users of a tenant.
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Include soft-deleted users.
+        #[arg(long)]
+        include_deleted: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Clear a user's failed sign-ins and lock.
+    Unlock {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set a new password (from standard input, or generated and printed
+    /// once); every session of the user is revoked.
+    ResetPassword {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        password: PasswordInput,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RolesCommand {
+    /// Assign a role (by name) to a user (by email).
+    Assign {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        /// RFC 3339 time after which the assignment grants nothing.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove a role from a user; the last active owner cannot lose `owner`.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,9 +211,15 @@ enum ConfigCommand {
 enum KeysCommand {
     /// Add a new signing key and retire the others; retired keys stay in the
     /// JWKS until every token they signed has expired.
-    Rotate,
+    Rotate {
+        #[command(flatten)]
+        out: Output,
+    },
     /// List the published keys.
-    List,
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,13 +293,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Keys(cmd) => {
             let store = open_store(&config, false, Duration::ZERO).await?;
             match cmd {
-                KeysCommand::Rotate => {
+                KeysCommand::Rotate { out } => {
                     let master = load_master_key(&config)?;
                     let kid = keys::rotate(&store, &master).await?;
-                    println!("new signing key {kid}; older keys stay published until their tokens expire");
+                    if out.json {
+                        println!("{}", serde_json::json!({"kid": kid}));
+                    } else {
+                        println!("new signing key {kid}; older keys stay published until their tokens expire");
+                    }
                 }
-                KeysCommand::List => {
-                    for key in keys::list(&store).await? {
+                KeysCommand::List { out } => {
+                    let keys = keys::list(&store).await?;
+                    if out.json {
+                        let list: Vec<serde_json::Value> = keys
+                            .iter()
+                            .map(|k| {
+                                serde_json::json!({"kid": k.kid, "algorithm": k.algorithm, "created_at": k.created_at,
+                                                   "retired_at": k.retired_at, "expires_at": k.expires_at})
+                            })
+                            .collect();
+                        println!("{}", serde_json::Value::Array(list));
+                    }
+                    for key in keys.iter().filter(|_| !out.json) {
                         let state = match (key.retired_at, key.expires_at) {
                             (None, _) => "active".to_owned(),
                             (Some(_), Some(until)) => format!("retired, published until {}", until.to_rfc3339()),
@@ -160,6 +327,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(_) => Ok(()),
+        Command::Tenants(cmd) => operator::tenants(config, cmd).await,
+        Command::Users(cmd) => operator::users(config, cmd).await,
+        Command::Roles(cmd) => operator::roles(config, cmd).await,
         Command::Migrate(cmd) => {
             let store = open_store(&config, false, Duration::ZERO).await?;
             let pool = store.pool();

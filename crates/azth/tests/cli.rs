@@ -219,3 +219,147 @@ fn config_check_prints_the_effective_configuration_with_secrets_masked() {
     let out = azth(&[("AZTH_LISTEN", "nope")], &["config", "check"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs azth with `stdin` on standard input.
+fn azth_stdin(env: &[(&str, &str)], args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_azth"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+fn one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure: {}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{needle} not in {err}");
+}
+
+#[tokio::test]
+async fn operator_commands_manage_tenants_users_and_roles_as_the_cli_actor() {
+    let db = TestDb::migrated().await;
+    let env = [
+        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_LOG", "off"),
+        ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
+        ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
+    ];
+    let created = json_of(&azth(
+        &env,
+        &["tenants", "create", "--name", "Acme", "--slug", "acme", "--owner-email", "boss@acme.example", "--json"],
+    ));
+    assert_eq!(created["tenant"]["slug"], "acme");
+    assert_eq!(created["owner"]["status"], "pending", "invited without a password");
+    let text_out =
+        azth(&env, &["tenants", "create", "--name", "Beta", "--slug", "beta", "--owner-email", "b@beta.example"]);
+    assert!(text(&text_out.stdout).contains("created tenant beta"), "{}", text(&text_out.stdout));
+
+    // Error paths: one line and a non-zero exit.
+    one_line_error(
+        &azth(&env, &["tenants", "create", "--name", "Again", "--slug", "acme", "--owner-email", "x@acme.example"]),
+        "CONFLICT",
+    );
+    one_line_error(
+        &azth(&env, &["tenants", "create", "--name", "Bad", "--slug", "system", "--owner-email", "x@y.example"]),
+        "slug",
+    );
+    one_line_error(&azth(&env, &["tenants", "suspend", "nope"]), "TENANT_NOT_FOUND");
+    one_line_error(&azth(&env, &["users", "list", "--tenant", "nope"]), "TENANT_NOT_FOUND");
+
+    let list = json_of(&azth(&env, &["tenants", "list", "--json"]));
+    let slugs: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["acme", "beta"]);
+    assert_eq!(json_of(&azth(&env, &["tenants", "suspend", "acme", "--json"]))["status"], "suspended");
+    assert_eq!(json_of(&azth(&env, &["tenants", "activate", "acme", "--json"]))["status"], "active");
+
+    let user = json_of(&azth_stdin(
+        &env,
+        &["users", "create", "--tenant", "acme", "--email", "Ann@Acme.example", "--password-stdin", "--json"],
+        "a-long-enough-password-1\n",
+    ));
+    assert_eq!((user["email"].as_str(), user["status"].as_str()), (Some("ann@acme.example"), Some("active")));
+    one_line_error(
+        &azth_stdin(
+            &env,
+            &["users", "create", "--tenant", "acme", "--email", "weak@acme.example", "--password-stdin"],
+            "short\n",
+        ),
+        "VALIDATION_ERROR",
+    );
+    one_line_error(&azth(&env, &["users", "create", "--tenant", "acme", "--email", "ann@acme.example"]), "CONFLICT");
+    let users = json_of(&azth(&env, &["users", "list", "--tenant", "acme", "--json"]));
+    assert_eq!(users.as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        json_of(&azth(&env, &["users", "unlock", "--tenant", "acme", "--email", "ann@acme.example", "--json"]))["email"],
+        "ann@acme.example"
+    );
+    one_line_error(&azth(&env, &["users", "unlock", "--tenant", "acme", "--email", "ghost@acme.example"]), "NOT_FOUND");
+    let reset =
+        json_of(&azth(&env, &["users", "reset-password", "--tenant", "acme", "--email", "ann@acme.example", "--json"]));
+    assert_eq!(reset["password"].as_str().unwrap().len(), 20, "generated and shown once");
+
+    let assigned = json_of(&azth(
+        &env,
+        &["roles", "assign", "--tenant", "acme", "--email", "ann@acme.example", "--role", "admin", "--json"],
+    ));
+    assert_eq!(assigned["role_name"], "admin");
+    one_line_error(
+        &azth(&env, &["roles", "assign", "--tenant", "acme", "--email", "ann@acme.example", "--role", "wizard"]),
+        "NOT_FOUND",
+    );
+    assert!(
+        azth(&env, &["roles", "revoke", "--tenant", "acme", "--email", "ann@acme.example", "--role", "admin"])
+            .status
+            .success()
+    );
+    one_line_error(
+        &azth(&env, &["roles", "revoke", "--tenant", "acme", "--email", "ann@acme.example", "--role", "admin"]),
+        "NOT_FOUND",
+    );
+
+    // Every change is audited with actor `cli` and no user.
+    let store = azth_store::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
+    let mut tx = store.system_tx("test: read audit").await.unwrap();
+    let rows: Vec<(String, Option<String>, Option<uuid::Uuid>)> = sqlx::query_as(
+        "select action, actor, user_id from audit_logs where action like 'tenants.%' or action like 'users.%'
+         or action like 'roles.%' or action = 'auth.password.reset'",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    for action in [
+        "tenants.created",
+        "tenants.suspended",
+        "tenants.activated",
+        "users.created",
+        "users.unlocked",
+        "auth.password.reset",
+        "roles.assigned",
+        "roles.revoked",
+    ] {
+        let row = rows.iter().find(|r| r.0 == action).unwrap_or_else(|| panic!("{action} missing: {rows:?}"));
+        assert_eq!((row.1.as_deref(), row.2), (Some("cli"), None), "{action}");
+    }
+    // The trigger rows of those changes say `cli` too.
+    let trigger_rows: i64 = sqlx::query_scalar(
+        "select count(*) from audit_logs where action = 'INSERT' and resource_type = 'users' and actor = 'cli'",
+    )
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    assert_eq!(trigger_rows, 3, "two owners and one user created from the command line");
+}

@@ -7,6 +7,7 @@ pub mod admin_users;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod cli;
 pub mod lockout;
 pub mod me;
 pub mod messages;

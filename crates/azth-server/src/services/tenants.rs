@@ -310,6 +310,30 @@ pub async fn create(
     input: CreateInput,
 ) -> Result<(Tenant, azth_core::model::User), ApiError> {
     access::require(state, principal, "tenants:create").await?;
+    let prepared = prepare_create(state, input).await?;
+    let mut tx = operator_tx(state, meta, principal, "operators create tenants").await?;
+    let (tenant, user) = insert_prepared(state, tx.as_mut(), prepared, Some(principal.user_id)).await?;
+    tx.insert_audit(&operator_record(
+        meta,
+        principal,
+        "tenants.created",
+        tenant.id,
+        json!({"slug": tenant.slug, "owner_id": user.id, "invited": user.status == UserStatus::Pending}),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok((tenant, user))
+}
+
+/// A validated tenant creation, its owner's password already hashed.
+pub struct PreparedTenant {
+    tenant: NewTenant,
+    owner: NewUser,
+}
+
+/// Validates a tenant creation (every field error at once) and hashes the
+/// owner's password, if any.
+pub async fn prepare_create(state: &AppState, input: CreateInput) -> Result<PreparedTenant, ApiError> {
     let mut errors = Vec::new();
     let slug = input.slug.trim().to_owned();
     if let Err(e) = check_tenant_name(&input.name) {
@@ -374,41 +398,38 @@ pub async fn create(
     };
     let status = if password_hash.is_some() { UserStatus::Active } else { UserStatus::Pending };
 
-    let mut tx = operator_tx(state, meta, principal, "operators create tenants").await?;
-    let tenant =
-        tx.insert_tenant(&NewTenant { name: input.name.trim().to_owned(), slug, domain, plan, settings }).await?;
-    let user = tx
-        .insert_user(
-            tenant.id,
-            &NewUser {
-                email,
-                username,
-                password_hash,
-                first_name: owner.first_name.clone(),
-                last_name: owner.last_name.clone(),
-                status,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { field } => ApiError::conflict(field.map(|f| format!("owner.{f}"))),
-            other => other.into(),
-        })?;
-    if !tx.assign_role_by_name(tenant.id, user.id, "owner", Some(principal.user_id)).await? {
+    Ok(PreparedTenant {
+        tenant: NewTenant { name: input.name.trim().to_owned(), slug, domain, plan, settings },
+        owner: NewUser {
+            email,
+            username,
+            password_hash,
+            first_name: owner.first_name.clone(),
+            last_name: owner.last_name.clone(),
+            status,
+        },
+    })
+}
+
+/// Writes a prepared tenant, its system roles and its owner (invited when
+/// without a password) in `tx`.
+pub async fn insert_prepared(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    prepared: PreparedTenant,
+    assigned_by: Option<Uuid>,
+) -> Result<(Tenant, azth_core::model::User), ApiError> {
+    let tenant = tx.insert_tenant(&prepared.tenant).await?;
+    let user = tx.insert_user(tenant.id, &prepared.owner).await.map_err(|e| match e {
+        StoreError::Conflict { field } => ApiError::conflict(field.map(|f| format!("owner.{f}"))),
+        other => other.into(),
+    })?;
+    if !tx.assign_role_by_name(tenant.id, user.id, "owner", assigned_by).await? {
         return Err(ApiError::internal("a new tenant has no owner role"));
     }
-    if status == UserStatus::Pending {
-        invite(state, tx.as_mut(), &tenant, &user).await?;
+    if user.status == UserStatus::Pending {
+        invite(state, tx, &tenant, &user).await?;
     }
-    tx.insert_audit(&operator_record(
-        meta,
-        principal,
-        "tenants.created",
-        tenant.id,
-        json!({"slug": tenant.slug, "owner_id": user.id, "invited": status == UserStatus::Pending}),
-    ))
-    .await?;
-    tx.commit().await?;
     Ok((tenant, user))
 }
 

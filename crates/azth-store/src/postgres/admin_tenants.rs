@@ -17,11 +17,13 @@ impl AdminTenantRepo for PgTx {
         sqlx::query(
             "select set_config('app.current_user_id', $1, true),
                     set_config('app.ip_address', $2, true),
-                    set_config('app.user_agent', $3, true)",
+                    set_config('app.user_agent', $3, true),
+                    set_config('app.actor', $4, true)",
         )
         .bind(actor)
         .bind(ip)
         .bind(ctx.user_agent.as_deref().unwrap_or_default())
+        .bind(super::actor_label(ctx.actor))
         .execute(self.conn())
         .await?;
         Ok(())

@@ -13,9 +13,10 @@ impl AuditRepo for PgTx {
         // the cast is guarded anyway: an audit row must not fail a request.
         sqlx::query(
             "insert into audit_logs (tenant_id, user_id, action, resource_type, resource_id, new_values,
-                                     ip_address, user_agent, created_at)
+                                     ip_address, user_agent, created_at, actor)
              values ($1, $2, $3, $4, $5, audit_redact($6),
-                     case when $7 ~ '^[0-9a-fA-F:.]+$' then $7::inet end, $8, clock_timestamp())",
+                     case when $7 ~ '^[0-9a-fA-F:.]+$' then $7::inet end, $8, clock_timestamp(),
+                     nullif(current_setting('app.actor', true), ''))",
         )
         .bind(record.tenant_id)
         .bind(record.user_id)

@@ -148,7 +148,7 @@ impl PgStore {
     }
 }
 
-fn actor_label(actor: Actor) -> &'static str {
+pub(crate) fn actor_label(actor: Actor) -> &'static str {
     match actor {
         Actor::User(_) => "user",
         Actor::Anonymous => "anonymous",
