@@ -132,6 +132,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         hasher,
         master,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        pending_revocations: Arc::default(),
     })
 }
 
@@ -205,6 +206,7 @@ impl Application {
             background.push(tokio::spawn(crate::notify::run(self.state.clone(), sender.clone(), rx.clone())));
         }
         background.push(tokio::spawn(crate::maintenance::run(self.state.clone(), rx.clone())));
+        background.push(tokio::spawn(crate::services::auth::flush_revocations(self.state.clone(), rx.clone())));
         // Pick up signing keys rotated by another node or the CLI.
         let keys = self.state.keys.clone();
         let mut stop_keys = rx.clone();

@@ -28,6 +28,10 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// Wakes this node's outbox worker after a commit that queued messages.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Revocation markers that could not reach the shared cache (it was
+    /// down); written as soon as it answers again, so no revoked session
+    /// comes back to life when the cache returns.
+    pub pending_revocations: Arc<std::sync::Mutex<Vec<uuid::Uuid>>>,
 }
 
 impl AppState {

@@ -497,8 +497,31 @@ async fn cookie_session(state: &AppState, cookie: &str) -> Result<(Tenant, Sessi
 pub async fn mark_revoked(state: &AppState, sessions: &[Uuid]) {
     for id in sessions {
         if let Err(e) = state.cache.set_ex(&format!("revoked:{id}"), "1", REVOCATION_TTL).await {
-            // The database fallback in `is_revoked` still refuses them.
-            tracing::warn!(error = %e, "could not record a revocation in the cache");
+            // The database fallback in `is_revoked` refuses them while the
+            // cache is down; the marker is written when it returns.
+            tracing::warn!(error = %e, "could not record a revocation in the cache; will retry");
+            if let Ok(mut pending) = state.pending_revocations.lock()
+                && pending.len() < 1_000_000
+            {
+                pending.push(*id);
+            }
+        }
+    }
+}
+
+/// Writes the revocation markers the cache missed, once a second, until `stop`.
+pub async fn flush_revocations(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let pending: Vec<Uuid> = match state.pending_revocations.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(_) => Vec::new(),
+        };
+        if !pending.is_empty() {
+            mark_revoked(&state, &pending).await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
         }
     }
 }

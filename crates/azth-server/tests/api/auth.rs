@@ -816,3 +816,33 @@ async fn with_redis_down_sign_in_lockout_and_revocation_still_hold() {
     let d = app.signed_up("acme").await;
     assert_eq!(app.refresh(&d.refresh).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_session_revoked_while_redis_was_down_stays_revoked_after_it_returns() {
+    let redis = crate::support::redis_url();
+    let target = redis.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let proxy = crate::support::Proxy::start(&target).await;
+    let addr = proxy.addr;
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(move |c| c.redis.url = Some(format!("redis://{addr}").into()))),
+        ..Spawn::default()
+    })
+    .await;
+    app.create_tenant("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200);
+
+    proxy.down();
+    let r = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&c.access).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401, "refused through the database meanwhile");
+
+    proxy.up();
+    let key = format!("revoked:{}", c.session_id);
+    let flushed = crate::support::eventually(std::time::Duration::from_secs(15), || async {
+        matches!(app.state.cache.get(&key).await, Ok(Some(_)))
+    })
+    .await;
+    assert!(flushed, "the revocation reached the cache once it returned");
+    assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (401, "TOKEN_INVALID".into()));
+}
