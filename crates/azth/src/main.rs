@@ -59,6 +59,27 @@ enum Command {
     /// Assign and revoke roles.
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// Development helpers.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Load bulk test data for scale runs: tenants `seed-NNNNNN` with their
+    /// system roles, and users `user<n>@seed-NNNNNN.example` holding
+    /// `member`, all with one password (default `seed-password-1234`, or
+    /// --password-stdin). Runs again add more tenants after the last one.
+    Seed {
+        /// Number of tenants to create.
+        #[arg(long, default_value_t = 10)]
+        tenants: u32,
+        /// Number of users, spread evenly over the new tenants.
+        #[arg(long, default_value_t = 100)]
+        users: u32,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
 }
 
 /// Output options shared by the operator commands.
@@ -330,6 +351,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Tenants(cmd) => operator::tenants(config, cmd).await,
         Command::Users(cmd) => operator::users(config, cmd).await,
         Command::Roles(cmd) => operator::roles(config, cmd).await,
+        Command::Dev(DevCommand::Seed { tenants, users, password }) => {
+            operator::seed(config, tenants, users, &password).await
+        }
         Command::Migrate(cmd) => {
             let store = open_store(&config, false, Duration::ZERO).await?;
             let pool = store.pool();

@@ -363,3 +363,40 @@ async fn operator_commands_manage_tenants_users_and_roles_as_the_cli_actor() {
     .unwrap();
     assert_eq!(trigger_rows, 3, "two owners and one user created from the command line");
 }
+
+#[tokio::test]
+async fn dev_seed_loads_tenants_and_members() {
+    let db = TestDb::migrated().await;
+    let env = [
+        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_LOG", "off"),
+        ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
+        ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
+    ];
+    let out = azth(&env, &["dev", "seed", "--tenants", "3", "--users", "12"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("seeded 3 tenants and 12 users"), "{}", text(&out.stdout));
+    // A second run continues after the last seeded tenant.
+    let out = azth(&env, &["dev", "seed", "--tenants", "1", "--users", "2"]);
+    assert!(text(&out.stdout).contains("seeded 1 tenants and 2 users"), "{}", text(&out.stdout));
+    let users = json_of(&azth(&env, &["users", "list", "--tenant", "seed-000004", "--json"]));
+    let emails: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(emails.len(), 2);
+    assert!(emails.contains(&"user1@seed-000004.example"), "{emails:?}");
+
+    let store = azth_store::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
+    let mut tx = store.system_tx("test: check seed").await.unwrap();
+    let members: i64 = sqlx::query_scalar(
+        "select count(*) from user_roles ur join roles r on r.id = ur.role_id where r.name = 'member'",
+    )
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    assert_eq!(members, 14);
+    let owners: i64 =
+        sqlx::query_scalar("select count(*) from roles where name = 'owner'").fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(owners, 4, "every seeded tenant has its system roles");
+    let hash: String =
+        sqlx::query_scalar("select password_hash from users limit 1").fetch_one(tx.conn()).await.unwrap();
+    assert!(azth_core::crypto::hash::verify_password(b"seed-password-1234", &hash).unwrap());
+}

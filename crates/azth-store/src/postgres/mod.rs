@@ -15,6 +15,7 @@ mod notifications;
 mod otp;
 mod recovery;
 mod roles;
+pub mod seed;
 mod sessions;
 mod tenants;
 mod users;
