@@ -3,11 +3,12 @@
 //! graceful SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use azth_store::testing::TestDb;
+
+mod common;
 
 fn azth(env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_azth"))
@@ -107,37 +108,7 @@ async fn migrate_up_down_status() {
 #[tokio::test]
 async fn serve_migrates_answers_and_stops_on_sigterm() {
     let db = TestDb::empty().await;
-    let redis = std::env::var("AZTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("azth:test:{}:", uuid::Uuid::new_v4().simple());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_azth"))
-        .env_clear()
-        .env("AZTH_DATABASE_URL", &db.url)
-        .env("AZTH_REDIS_URL", &redis)
-        .env("AZTH_REDIS__KEY_PREFIX", &prefix)
-        .env("AZTH_LISTEN", "127.0.0.1:0")
-        .env("AZTH_LOG", "info")
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    // The JSON log line announcing the bound address.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("serve never listened");
-        if line.contains("azth listening") {
-            let json: serde_json::Value = serde_json::from_str(&line).expect("log lines are JSON");
-            break json["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let (mut child, addr) = common::serve(&db.url, &[]);
 
     azth_server::install_crypto_provider();
     let client = reqwest::Client::new();

@@ -74,7 +74,7 @@ pub async fn ensure(config: &Config, store: &dyn Store, hasher: &HashPool) -> Re
 }
 
 /// 20 characters from an unambiguous alphabet of 55 (~115 bits).
-fn generate_password() -> Result<SecretString, ApiError> {
+pub fn generate_password() -> Result<SecretString, ApiError> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     // Rejection sampling: bytes ≥ 220 (= 4 × 55) are skipped, so every
     // character is equally likely.

@@ -3,7 +3,6 @@
 //! `cli` actor — every change is audited with `actor = cli` and no user id.
 //! The validation rules are the API's.
 
-use azth_core::crypto::token::random_bytes;
 use azth_core::model::{AuditEvent, Tenant, TenantStatus, User, UserStatus};
 use azth_core::rbac::Assignment;
 use azth_core::{Actor, AuditContext, ErrorCode, FieldError};
@@ -218,7 +217,7 @@ pub async fn reset_password(
     let generated = password.is_none();
     let password = match password {
         Some(p) => p,
-        None => generate_password()?,
+        None => super::bootstrap::generate_password()?,
     };
     let mut tx = cli_tx(state, tenant.id).await?;
     let user = user_by_email(tx.as_mut(), &tenant, email).await?;
@@ -246,20 +245,6 @@ pub async fn reset_password(
     mark_revoked(state, &revoked).await;
     lockout::clear(state, tenant.id, &Subject::User(user.id)).await.map_err(ApiError::unavailable)?;
     Ok((user, generated.then_some(password)))
-}
-
-fn generate_password() -> Result<SecretString, ApiError> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let limit = 256 - 256 % ALPHABET.len();
-    let mut out = String::new();
-    while out.len() < 20 {
-        for b in random_bytes::<64>().map_err(ApiError::internal)? {
-            if usize::from(b) < limit && out.len() < 20 {
-                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-            }
-        }
-    }
-    Ok(SecretString::from(out))
 }
 
 /// `azth roles assign`.
