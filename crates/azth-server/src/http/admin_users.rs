@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, PageQuery, QueryErrors};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::{admin_users, roles};
@@ -113,7 +113,7 @@ struct CreateUser {
     operation_id = "users_create",
     path = "/users",
     tag = "users",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CreateUser,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 201, description = "Created (`Location` names it)", body = User, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
@@ -186,7 +186,7 @@ struct PatchUser {
     operation_id = "users_patch",
     path = "/users/{id}",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     request_body = PatchUser,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The updated user", body = User), AuthErrors, BodyErrors, ConflictError)
@@ -217,7 +217,7 @@ async fn patch(
     operation_id = "users_delete_one",
     path = "/users/{id}",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
 )]
@@ -242,7 +242,7 @@ pub(crate) struct NoBody {}
     operation_id = "users_restore",
     path = "/users/{id}/restore",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The restored user", body = User), AuthErrors, BodyErrors, ConflictError)
@@ -263,7 +263,7 @@ async fn restore(
     operation_id = "users_unlock",
     path = "/users/{id}/unlock",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The user", body = User), AuthErrors, BodyErrors)
@@ -326,7 +326,7 @@ async fn sessions(
     operation_id = "users_revoke_sessions",
     path = "/users/{id}/sessions",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Revoked"), AuthErrors)
 )]
@@ -346,7 +346,7 @@ async fn revoke_sessions(
     operation_id = "users_revoke_session",
     path = "/users/{id}/sessions/{session_id}",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), ("session_id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), ("session_id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Revoked"), AuthErrors)
 )]
@@ -394,7 +394,7 @@ struct AssignRole {
     operation_id = "users_assign",
     path = "/users/{id}/roles",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
     request_body = AssignRole,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 201, description = "The assignment (`Location` names it)", body = Assignment, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
@@ -417,7 +417,7 @@ async fn assign(
     operation_id = "users_unassign",
     path = "/users/{id}/roles/{role_id}",
     tag = "users",
-    params(("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Removed"), AuthErrors, ConflictError)
 )]

@@ -18,8 +18,8 @@ use super::error::ApiError;
 use super::extract::{Auth, CSRF_COOKIE, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
 use super::openapi::{
-    AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, Locked, RateLimited, ResolvedTenantHeader, TenantErrors,
-    TokenErrors, TokenTenantHeader, Unauthorized, Unavailable,
+    AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, Locked, RateLimited, ResolvedTenantHeader,
+    TenantErrors, TokenErrors, TokenTenantHeader, Unauthorized, Unavailable,
 };
 use crate::services::page::Page;
 use crate::services::{Credential, auth, mfa, ratelimit, sessions};
@@ -297,7 +297,7 @@ struct RefreshRequest {
     post,
     path = "/refresh",
     tag = "auth",
-    params(TokenTenantHeader),
+    params(CsrfHeader, TokenTenantHeader),
     request_body(content = Option<RefreshRequest>, description = "Optional in cookie mode"),
     security((), ("cookieAuth" = [])),
     responses(
@@ -338,7 +338,7 @@ struct LogoutRequest {
     post,
     path = "/logout",
     tag = "auth",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body(content = Option<LogoutRequest>, description = "Optional; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Signed out; cookie mode clears the cookies"), AuthErrors, BodyErrors)
@@ -416,7 +416,7 @@ async fn list_sessions(
     delete,
     path = "/sessions/{id}",
     tag = "auth",
-    params(("id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Revoked"), AuthErrors)
 )]

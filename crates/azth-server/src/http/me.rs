@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader};
 use crate::services::{me, mfa};
 use crate::state::AppState;
 
@@ -78,7 +78,7 @@ struct PatchMe {
     patch,
     path = "/",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = PatchMe,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The updated user", body = User), AuthErrors, BodyErrors, ConflictError)
@@ -112,7 +112,7 @@ struct ChangePassword {
     post,
     path = "/password",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = ChangePassword,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Changed"), AuthErrors, BodyErrors)
@@ -143,7 +143,7 @@ struct TotpEnrolment {
     post,
     path = "/mfa/totp",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body(content = Option<Object>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The secret", body = TotpEnrolment), AuthErrors, BodyErrors, ConflictError)
@@ -187,7 +187,7 @@ fn backup_codes_response(codes: Vec<String>) -> axum::response::Response {
     post,
     path = "/mfa/totp/confirm",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CodeRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The backup codes", body = BackupCodes), AuthErrors, BodyErrors, ConflictError)
@@ -215,7 +215,7 @@ struct DisableRequest {
     delete,
     path = "/mfa/totp",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = DisableRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Disabled"), AuthErrors, BodyErrors, ConflictError)
@@ -235,7 +235,7 @@ async fn totp_disable(
     post,
     path = "/mfa/backup-codes",
     tag = "me",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CodeRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "A fresh set of 10", body = BackupCodes), AuthErrors, BodyErrors, ConflictError)

@@ -14,7 +14,7 @@ use super::admin_users::NoBody;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, PageQuery, QueryErrors};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::notify::templates::Template;
 use crate::services::notifications::{self, CHANNELS, STATUSES, TemplateView};
@@ -96,7 +96,7 @@ async fn get_one(
     operation_id = "notifications_retry",
     path = "/notifications/{id}/retry",
     tag = "notifications",
-    params(("id" = Uuid, Path, description = "Notification id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Notification id"), AuthTenantHeader),
     request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The notification, queued", body = NotificationView), AuthErrors, BodyErrors, ConflictError)
@@ -172,7 +172,7 @@ struct PutTemplate {
     operation_id = "notifications_put_template",
     path = "/notification-templates/{name}",
     tag = "notifications",
-    params(("name" = String, Path, description = "Template name, e.g. `verify_email`"), AuthTenantHeader),
+    params(CsrfHeader, ("name" = String, Path, description = "Template name, e.g. `verify_email`"), AuthTenantHeader),
     request_body = PutTemplate,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The saved template", body = TemplateView), AuthErrors, BodyErrors)
@@ -194,7 +194,7 @@ async fn put_template(
     operation_id = "notifications_reset_template",
     path = "/notification-templates/{name}",
     tag = "notifications",
-    params(("name" = String, Path, description = "Template name, e.g. `verify_email`"), AuthTenantHeader),
+    params(CsrfHeader, ("name" = String, Path, description = "Template name, e.g. `verify_email`"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Reset"), AuthErrors)
 )]

@@ -247,6 +247,25 @@ impl IntoParams for AuthTenantHeader {
     }
 }
 
+/// `X-CSRF-Token` on an unsafe authenticated operation (cookie mode).
+pub struct CsrfHeader;
+
+impl IntoParams for CsrfHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("X-CSRF-Token")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Cookie mode only: the value of the `azth_csrf` cookie; missing or different → 403 `CSRF_FAILED`.",
+                ))
+                .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
+                .build(),
+        ]
+    }
+}
+
 fn tenant_header(description: &str) -> Parameter {
     ParameterBuilder::new()
         .name("X-Tenant-ID")

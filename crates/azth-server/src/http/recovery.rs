@@ -18,7 +18,8 @@ use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
 use super::openapi::{
-    BodyErrors, RateLimited, ResolvedTenantHeader, TenantErrors, TokenErrors, TokenTenantHeader, Unauthorized,
+    BodyErrors, CsrfHeader, RateLimited, ResolvedTenantHeader, TenantErrors, TokenErrors, TokenTenantHeader,
+    Unauthorized,
 };
 use crate::services::{Principal, otp, ratelimit, recovery};
 use crate::state::AppState;
@@ -152,7 +153,7 @@ struct ResendRequest {
     post,
     path = "/email/verify/resend",
     tag = "recovery",
-    params(ResolvedTenantHeader),
+    params(CsrfHeader, ResolvedTenantHeader),
     request_body(content = Option<ResendRequest>, description = "Required when not authenticated"),
     security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 202, description = "Accepted", body = Accepted),
@@ -207,7 +208,7 @@ struct OtpSent {
     post,
     path = "/otp/send",
     tag = "recovery",
-    params(ResolvedTenantHeader),
+    params(CsrfHeader, ResolvedTenantHeader),
     request_body = OtpSendRequest,
     security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 202, description = "Accepted, whether or not the target has an account", body = OtpSent),

@@ -17,7 +17,7 @@ use super::admin_users::created;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, double_option};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, PageQuery, QueryErrors};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::roles;
@@ -69,7 +69,7 @@ struct CreateRole {
     operation_id = "roles_create",
     path = "/roles",
     tag = "roles",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CreateRole,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 201, description = "Created (`Location` names it)", body = Role, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
@@ -120,7 +120,7 @@ struct PatchRole {
     operation_id = "roles_patch",
     path = "/roles/{id}",
     tag = "roles",
-    params(("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
     request_body = PatchRole,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The updated role", body = Role), AuthErrors, BodyErrors, ConflictError)
@@ -141,7 +141,7 @@ async fn patch(
     operation_id = "roles_delete_one",
     path = "/roles/{id}",
     tag = "roles",
-    params(("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
 )]
@@ -189,7 +189,7 @@ struct PermissionSet {
     operation_id = "roles_set_permissions",
     path = "/roles/{id}/permissions",
     tag = "roles",
-    params(("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
     request_body = PermissionSet,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The new set", body = PermissionSet), AuthErrors, BodyErrors, ConflictError)
@@ -247,7 +247,7 @@ struct CheckResponse {
     operation_id = "roles_check",
     path = "/authz/check",
     tag = "roles",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CheckRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The verdict", body = CheckResponse), AuthErrors, BodyErrors)

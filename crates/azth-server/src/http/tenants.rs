@@ -17,7 +17,7 @@ use super::admin_users::created;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, PageQuery, QueryErrors};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::tenants;
@@ -76,7 +76,7 @@ struct PatchOwn {
     operation_id = "tenants_patch_own",
     path = "/tenant",
     tag = "tenants",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = PatchOwn,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The updated tenant", body = Tenant), AuthErrors, BodyErrors)
@@ -150,7 +150,7 @@ struct Created {
     operation_id = "tenants_create",
     path = "/tenants",
     tag = "tenants",
-    params(AuthTenantHeader),
+    params(CsrfHeader, AuthTenantHeader),
     request_body = CreateTenant,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 201, description = "Created (`Location` names it)", body = Created, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
@@ -216,7 +216,7 @@ struct PatchTenant {
     operation_id = "tenants_patch",
     path = "/tenants/{id}",
     tag = "tenants",
-    params(("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
     request_body = PatchTenant,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The updated tenant", body = Tenant), AuthErrors, BodyErrors, ConflictError)
@@ -238,7 +238,7 @@ async fn patch(
     operation_id = "tenants_delete_one",
     path = "/tenants/{id}",
     tag = "tenants",
-    params(("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
 )]
@@ -258,7 +258,7 @@ async fn delete_one(
     operation_id = "tenants_suspend",
     path = "/tenants/{id}/suspend",
     tag = "tenants",
-    params(("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
     request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The tenant", body = Tenant), AuthErrors, BodyErrors, ConflictError)
@@ -279,7 +279,7 @@ async fn suspend(
     operation_id = "tenants_activate",
     path = "/tenants/{id}/activate",
     tag = "tenants",
-    params(("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
     request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The tenant", body = Tenant), AuthErrors, BodyErrors)

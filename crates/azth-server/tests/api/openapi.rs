@@ -122,6 +122,10 @@ async fn every_operation_documents_its_errors_security_and_parameters() {
             assert!(names.contains("cookieAuth"), "{what}: the session cookie too");
             assert!(responses.contains_key("401") && responses.contains_key("403"), "{what}: 401 and 403");
         }
+        if names.contains("cookieAuth") && method != "GET" {
+            let csrf = params.iter().any(|p| p["in"] == "header" && p["name"] == "X-CSRF-Token");
+            assert!(csrf, "{what}: X-CSRF-Token for cookie mode");
+        }
         let api = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
         let tenant_header = params.iter().find(|p| p["in"] == "header" && p["name"] == "X-Tenant-ID");
         assert_eq!(tenant_header.is_some(), api, "{what}: X-Tenant-ID");
