@@ -6,6 +6,7 @@ use serde::Serialize;
 /// A machine-readable error code, rendered SCREAMING_SNAKE_CASE in problem
 /// documents. Each code maps to exactly one HTTP status (`status()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     InvalidJson,
@@ -166,6 +167,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// One entry of a problem document's `errors` array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The JSON path of the offending field, e.g. `password` or `settings.lockout_minutes`.
     pub field: String,

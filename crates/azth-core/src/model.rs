@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::FieldError;
 
 /// Whether a tenant may be used.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantStatus {
@@ -34,19 +35,28 @@ impl TenantStatus {
 
 /// A tenant's policy (API.md "Tenant settings"): every key optional with the
 /// documented default; unknown keys are rejected.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(default))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
     pub allow_registration: bool,
     pub require_verified_email: bool,
+    #[cfg_attr(feature = "openapi", schema(minimum = 8, maximum = 128))]
     pub password_min_length: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 3, maximum = 100))]
     pub max_login_attempts: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub lockout_minutes: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 86400))]
     pub access_token_ttl_seconds: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub refresh_token_ttl_days: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 525600))]
     pub session_idle_timeout_minutes: u32,
     pub mfa_required: bool,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub otp_send_per_hour: u32,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000000))]
     pub sms_daily_limit: u32,
 }
 
@@ -99,6 +109,7 @@ impl TenantSettings {
 }
 
 /// A tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     pub id: Uuid,
@@ -119,6 +130,7 @@ pub struct Tenant {
 pub const SYSTEM_TENANT_SLUG: &str = "system";
 
 /// Whether a user may sign in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
@@ -151,6 +163,7 @@ impl UserStatus {
 }
 
 /// A user, as the API shows it (no secrets).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: Uuid,

@@ -35,6 +35,7 @@ pub fn check_role_name(name: &str) -> Result<(), FieldError> {
 }
 
 /// Where a permission applies.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PermissionScope {
@@ -55,6 +56,7 @@ impl PermissionScope {
 }
 
 /// An entry of the permission catalog.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permission {
     pub name: String,
@@ -65,6 +67,7 @@ pub struct Permission {
 }
 
 /// A role with the names of its permissions.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub id: Uuid,
@@ -77,6 +80,7 @@ pub struct Role {
 }
 
 /// A role held by a user.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub role_id: Uuid,

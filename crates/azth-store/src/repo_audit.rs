@@ -32,6 +32,7 @@ pub struct AuditFilter {
 }
 
 /// One row of the audit trail, as API.md's "audit row".
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub id: Uuid,
@@ -63,6 +64,7 @@ pub struct NotificationFilter {
 
 /// A notification as the API shows it: everything but the content, which
 /// holds live links and codes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotificationView {
     pub id: Uuid,

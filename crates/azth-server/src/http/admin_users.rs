@@ -2,38 +2,63 @@
 //! role assignments and effective permissions.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use azth_core::model::{Session, User, UserStatus};
 use azth_core::rbac::Assignment;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::{admin_users, roles};
 use crate::state::AppState;
 
 /// Routes under `/users`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{id}", get(get_one).patch(patch).delete(delete_one))
-        .route("/users/{id}/restore", post(restore))
-        .route("/users/{id}/unlock", post(unlock))
-        .route("/users/{id}/sessions", get(sessions).delete(revoke_sessions))
-        .route("/users/{id}/sessions/{session_id}", delete(revoke_session))
-        .route("/users/{id}/roles", get(user_roles).post(assign))
-        .route("/users/{id}/roles/{role_id}", delete(unassign))
-        .route("/users/{id}/permissions", get(user_permissions))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, patch, delete_one))
+        .routes(routes!(restore))
+        .routes(routes!(unlock))
+        .routes(routes!(sessions, revoke_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(user_roles, assign))
+        .routes(routes!(unassign))
+        .routes(routes!(user_permissions))
+}
+
+/// The filters of `GET /users` (read by `Params`; this type describes them).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct UserFilters {
+    /// Case-insensitive prefix of email, username, first or last name.
+    q: Option<String>,
+    status: Option<UserStatus>,
+    /// A role id or name.
+    role: Option<String>,
+    /// Include soft-deleted users (`true`/`false`).
+    include_deleted: Option<bool>,
+}
+
+/// `include_deleted` of `GET /users/{id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct IncludeDeleted {
+    /// Show a soft-deleted user too (`true`/`false`).
+    include_deleted: Option<bool>,
 }
 
 /// 201 with `Location`.
@@ -43,6 +68,16 @@ pub fn created<T: Serialize>(location: String, body: T) -> Result<Response, ApiE
     Ok(response)
 }
 
+/// Lists the tenant's users (users:read).
+#[utoipa::path(
+    get,
+    operation_id = "users_list",
+    path = "/users",
+    tag = "users",
+    params(UserFilters, PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of users", body = Page<User>), AuthErrors, QueryErrors)
+)]
 async fn list(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -59,17 +94,30 @@ async fn list(
     Ok(Json(admin_users::list(&state, &meta, &principal, input).await?))
 }
 
-#[derive(Deserialize)]
+/// Without a password the user is `pending` and gets an invitation.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
     email: String,
     username: Option<String>,
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
     first_name: Option<String>,
     last_name: Option<String>,
     status: Option<UserStatus>,
 }
 
+/// Creates a user (users:create).
+#[utoipa::path(
+    post,
+    operation_id = "users_create",
+    path = "/users",
+    tag = "users",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CreateUser,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 201, description = "Created (`Location` names it)", body = User, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn create(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -88,6 +136,16 @@ async fn create(
     created(format!("/api/v1/users/{}", user.id), user)
 }
 
+/// A user (users:read); a deleted one only with `include_deleted=true`.
+#[utoipa::path(
+    get,
+    operation_id = "users_get_one",
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"), IncludeDeleted, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The user", body = User), AuthErrors, QueryErrors)
+)]
 async fn get_one(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -99,23 +157,40 @@ async fn get_one(
     Ok(Json(admin_users::get(&state, &meta, &principal, id, params.flag("include_deleted")?).await?))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are left alone; `null` clears one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchUser {
     email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     avatar: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     phone: Option<Option<String>>,
     status: Option<UserStatus>,
 }
 
+/// Edits a user (users:update); leaving `active` revokes the user's sessions.
+#[utoipa::path(
+    patch,
+    operation_id = "users_patch",
+    path = "/users/{id}",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    request_body = PatchUser,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The updated user", body = User), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn patch(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -136,6 +211,16 @@ async fn patch(
     Ok(Json(admin_users::patch(&state, &meta, &principal, id, input).await?))
 }
 
+/// Soft-deletes a user (users:delete): sessions revoked, email and username freed.
+#[utoipa::path(
+    delete,
+    operation_id = "users_delete_one",
+    path = "/users/{id}",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
+)]
 async fn delete_one(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -146,10 +231,22 @@ async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// No fields; the body may also be empty.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NoBody {}
+pub(crate) struct NoBody {}
 
+/// Restores a soft-deleted user (users:update).
+#[utoipa::path(
+    post,
+    operation_id = "users_restore",
+    path = "/users/{id}/restore",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The restored user", body = User), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn restore(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -160,6 +257,17 @@ async fn restore(
     Ok(Json(admin_users::restore(&state, &meta, &principal, path_id(&id)?).await?))
 }
 
+/// Clears a sign-in lockout (users:update).
+#[utoipa::path(
+    post,
+    operation_id = "users_unlock",
+    path = "/users/{id}/unlock",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The user", body = User), AuthErrors, BodyErrors)
+)]
 async fn unlock(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -171,7 +279,8 @@ async fn unlock(
 }
 
 /// A session as `GET /users/{id}/sessions` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionView)]
 struct SessionView {
     id: Uuid,
     ip_address: Option<String>,
@@ -182,6 +291,16 @@ struct SessionView {
     current: bool,
 }
 
+/// The user's live sessions (sessions:read).
+#[utoipa::path(
+    get,
+    operation_id = "users_sessions",
+    path = "/users/{id}/sessions",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"), PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of sessions", body = Page<SessionView>), AuthErrors, QueryErrors)
+)]
 async fn sessions(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -201,6 +320,16 @@ async fn sessions(
     })))
 }
 
+/// Revokes every session of the user (sessions:revoke).
+#[utoipa::path(
+    delete,
+    operation_id = "users_revoke_sessions",
+    path = "/users/{id}/sessions",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Revoked"), AuthErrors)
+)]
 async fn revoke_sessions(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -211,6 +340,16 @@ async fn revoke_sessions(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Revokes one session of the user (sessions:revoke).
+#[utoipa::path(
+    delete,
+    operation_id = "users_revoke_session",
+    path = "/users/{id}/sessions/{session_id}",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), ("session_id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Revoked"), AuthErrors)
+)]
 async fn revoke_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -221,6 +360,16 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The user's role assignments (roles:read).
+#[utoipa::path(
+    get,
+    operation_id = "users_user_roles",
+    path = "/users/{id}/roles",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"), PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of assignments", body = Page<Assignment>), AuthErrors, QueryErrors)
+)]
 async fn user_roles(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -231,13 +380,25 @@ async fn user_roles(
     Ok(Json(roles::assignments(&state, &meta, &principal, path_id(&id)?, params.page()?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignRole {
     role_id: Uuid,
+    /// An expired assignment grants nothing.
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// Assigns a role (roles:assign; never beyond the caller's own permissions).
+#[utoipa::path(
+    post,
+    operation_id = "users_assign",
+    path = "/users/{id}/roles",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), AuthTenantHeader),
+    request_body = AssignRole,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 201, description = "The assignment (`Location` names it)", body = Assignment, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn assign(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -250,6 +411,16 @@ async fn assign(
     created(format!("/api/v1/users/{user}/roles/{}", assignment.role_id), assignment)
 }
 
+/// Removes a role assignment (roles:assign).
+#[utoipa::path(
+    delete,
+    operation_id = "users_unassign",
+    path = "/users/{id}/roles/{role_id}",
+    tag = "users",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Removed"), AuthErrors, ConflictError)
+)]
 async fn unassign(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -260,6 +431,16 @@ async fn unassign(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The user's effective permission names (roles:read).
+#[utoipa::path(
+    get,
+    operation_id = "users_user_permissions",
+    path = "/users/{id}/permissions",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "User id"), PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of permission names", body = Page<String>), AuthErrors, QueryErrors)
+)]
 async fn user_permissions(
     State(state): State<AppState>,
     Meta(meta): Meta,

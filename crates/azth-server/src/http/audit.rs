@@ -1,28 +1,58 @@
 //! `/api/v1/audit-logs`: the audit trail, paged or streamed as NDJSON/CSV.
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use azth_core::FieldError;
 use azth_store::AuditEntry;
 use chrono::{DateTime, Utc};
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{Auth, Meta};
+use super::openapi::{AuthErrors, AuthTenantHeader, PageQuery, QueryErrors};
 use super::query::Params;
 use crate::services::audit::{self, ExportFormat, Filters};
 use crate::services::page::Page;
 use crate::state::AppState;
 
 /// Routes under `/audit-logs`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit-logs", get(list)).route("/audit-logs/export", get(export))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(export))
+}
+
+/// The filters of the audit trail (read by [`filters`]; this type describes them).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditFilters {
+    /// The acting user.
+    user_id: Option<Uuid>,
+    /// E.g. `auth.login.failed`, `INSERT` (at most 100 characters).
+    action: Option<String>,
+    /// E.g. `users` (at most 50 characters).
+    resource_type: Option<String>,
+    resource_id: Option<Uuid>,
+    /// Rows at or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Rows before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+/// `format` of the export.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ExportQuery {
+    /// `ndjson` (default) or `csv`.
+    #[param(pattern = "^(ndjson|csv)$")]
+    format: Option<String>,
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -64,6 +94,16 @@ fn filters(params: &Params) -> Result<Filters, ApiError> {
     })
 }
 
+/// The audit trail, newest first (audit:read).
+#[utoipa::path(
+    get,
+    operation_id = "audit_list",
+    path = "/audit-logs",
+    tag = "audit",
+    params(AuditFilters, PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of audit rows", body = Page<AuditEntry>), AuthErrors, QueryErrors)
+)]
 async fn list(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -74,6 +114,20 @@ async fn list(
     Ok(Json(audit::list(&state, &meta, &principal, filters, params.page()?).await?))
 }
 
+/// The whole filtered audit trail, streamed (audit:read).
+#[utoipa::path(
+    get,
+    operation_id = "audit_export",
+    path = "/audit-logs/export",
+    tag = "audit",
+    params(ExportQuery, AuditFilters, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "NDJSON (one audit row a line) or CSV with a header row of the audit row's fields", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
+        AuthErrors, QueryErrors)
+)]
 async fn export(
     State(state): State<AppState>,
     Meta(meta): Meta,

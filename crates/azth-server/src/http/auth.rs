@@ -1,52 +1,71 @@
 //! `/api/v1/auth`: register, login, refresh, logout, own sessions.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use azth_core::ErrorCode;
 use azth_core::crypto::token::random_token;
 use azth_core::model::{Session, SessionMode, User};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{Auth, CSRF_COOKIE, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
+use super::openapi::{
+    AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, Locked, RateLimited, ResolvedTenantHeader,
+    TenantErrors, TokenErrors, TokenTenantHeader, Unauthorized, Unavailable,
+};
+use crate::services::page::Page;
 use crate::services::{Credential, auth, mfa, ratelimit, sessions};
 use crate::state::AppState;
 
 /// Routes under `/auth`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/login/mfa", post(login_mfa))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
-        .route("/sessions", get(list_sessions))
-        .route("/sessions/{id}", delete(delete_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(login_mfa))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(list_sessions))
+        .routes(routes!(delete_session))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterRequest {
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
     username: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RegisterResponse {
     user: User,
     verification_sent: bool,
 }
 
+/// Creates an account in the tenant and sends the verification email.
+#[utoipa::path(
+    post,
+    path = "/register",
+    tag = "auth",
+    params(ResolvedTenantHeader),
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = RegisterResponse),
+        BodyErrors, TenantErrors, ConflictError, RateLimited,
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -70,7 +89,8 @@ async fn register(
     Ok((StatusCode::CREATED, Json(RegisterResponse { user, verification_sent: true })).into_response())
 }
 
-#[derive(Deserialize, Clone, Copy, Default)]
+/// `token` (default): tokens in the body; `cookie`: the session and CSRF cookies.
+#[derive(Deserialize, Clone, Copy, Default, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     #[default]
@@ -78,17 +98,42 @@ enum Mode {
     Cookie,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
+    /// Email or username.
     identifier: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
     #[serde(default)]
     mode: Mode,
+    /// Cookie mode: persistent cookies instead of browser-session ones.
     #[serde(default)]
     remember: bool,
 }
 
+/// The answer to a correct password: signed in, or a second factor is due.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::large_enum_variant)] // describes the two answers of `tokens_response` and `mfa_required`
+#[serde(untagged)]
+enum SignInAnswer {
+    Tokens(TokensBody),
+    MfaRequired(MfaChallenge),
+}
+
+/// Signs in with a password.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "auth",
+    params(ResolvedTenantHeader),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in (tokens, or in cookie mode `session_id` and `user` with the \
+            `azth_session` and `azth_csrf` cookies set), or a second factor is required", body = SignInAnswer),
+        BodyErrors, TenantErrors, Unauthorized, Locked, RateLimited,
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -113,26 +158,48 @@ async fn login(
     }
 }
 
+/// A second factor is due: finish with `POST /auth/login/mfa`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MfaChallenge {
+    /// Always true.
+    mfa_required: bool,
+    /// Lives 5 minutes and allows 5 tries.
+    mfa_token: String,
+    /// The second factors that `login/mfa` accepts.
+    #[schema(example = json!(["totp", "backup_code"]))]
+    methods: [&'static str; 2],
+}
+
 /// The answer to a correct first factor of an account with MFA.
 pub(crate) fn mfa_required(token: String) -> Response {
-    let mut response = Json(serde_json::json!({
-        "mfa_required": true,
-        "mfa_token": token,
-        "methods": ["totp", "backup_code"],
-    }))
-    .into_response();
+    let mut response =
+        Json(MfaChallenge { mfa_required: true, mfa_token: token, methods: ["totp", "backup_code"] }).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginMfaRequest {
     mfa_token: String,
+    /// `totp` or `backup_code`.
+    #[schema(example = "totp")]
     method: String,
     code: String,
 }
 
+/// Finishes a sign-in with a second factor.
+#[utoipa::path(
+    post,
+    path = "/login/mfa",
+    tag = "auth",
+    params(TokenTenantHeader),
+    request_body = LoginMfaRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokensBody),
+        BodyErrors, TokenErrors, RateLimited, Unavailable,
+    )
+)]
 async fn login_mfa(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -146,12 +213,16 @@ async fn login_mfa(
     tokens_response(&state, signed_in, StatusCode::OK)
 }
 
-#[derive(Serialize)]
-struct TokensBody {
+/// Tokens (token mode), or only `session_id` and `user` (cookie mode).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokensBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token: Option<String>,
+    /// `Bearer`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "Bearer")]
     token_type: Option<&'static str>,
+    /// Seconds the access token lives.
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_in: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -213,12 +284,28 @@ fn set_cookie(name: &str, value: &str, http_only: bool, secure: bool, max_age: O
     cookie
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
+    /// Absent in cookie mode (the session cookie is used, with `X-CSRF-Token`).
     refresh_token: Option<String>,
 }
 
+/// Exchanges a refresh token (or the session cookie) for new tokens; the
+/// old refresh token is spent, and presenting it again revokes the session.
+#[utoipa::path(
+    post,
+    path = "/refresh",
+    tag = "auth",
+    params(CsrfHeader, TokenTenantHeader),
+    request_body(content = Option<RefreshRequest>, description = "Optional in cookie mode"),
+    security((), ("cookieAuth" = [])),
+    responses(
+        (status = 200, description = "New tokens and refresh token (cookie mode: `session_id` and `user`, \
+            the session cookie rotated)", body = TokensBody),
+        BodyErrors, TokenErrors, Unavailable,
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -238,13 +325,24 @@ async fn refresh(
     tokens_response(&state, signed_in, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LogoutRequest {
+    /// End every session of the user, not only this one.
     #[serde(default)]
     all: bool,
 }
 
+/// Ends the current session (or all of the user's) at once.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "auth",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body(content = Option<LogoutRequest>, description = "Optional; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Signed out; cookie mode clears the cookies"), AuthErrors, BodyErrors)
+)]
 async fn logout(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -265,8 +363,9 @@ async fn logout(
     Ok(response)
 }
 
-#[derive(Serialize)]
-struct SessionView {
+/// A sign-in session.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionView {
     id: Uuid,
     ip_address: Option<String>,
     user_agent: Option<String>,
@@ -290,19 +389,37 @@ impl SessionView {
     }
 }
 
+/// The caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "auth",
+    params(AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "Every live session of the caller, in one page", body = Page<SessionView>), AuthErrors)
+)]
 async fn list_sessions(
     State(state): State<AppState>,
     Meta(meta): Meta,
     Auth(principal): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Page<SessionView>>, ApiError> {
     let items: Vec<SessionView> = sessions::list_own(&state, &meta, &principal)
         .await?
         .into_iter()
         .map(|s| SessionView::of(s, principal.session_id))
         .collect();
-    Ok(Json(serde_json::json!({"items": items, "next_cursor": null})))
+    Ok(Json(Page { items, next_cursor: None }))
 }
 
+/// Ends one of the caller's sessions (another user's id → 404).
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "auth",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Session id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Revoked"), AuthErrors)
+)]
 async fn delete_session(
     State(state): State<AppState>,
     Meta(meta): Meta,

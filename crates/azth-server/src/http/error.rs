@@ -133,18 +133,32 @@ impl IntoResponse for ApiError {
 }
 
 /// The problem document (RFC 9457 plus azth's `code`, `errors`, `request_id`).
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct Problem<'a> {
+    /// Always `about:blank`: `code` identifies the problem.
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     kind: &'static str,
+    /// The reason phrase of `status`.
+    #[schema(example = "Unprocessable Entity")]
     title: &'static str,
+    /// The HTTP status code.
+    #[schema(example = 422)]
     status: u16,
     code: ErrorCode,
+    /// What went wrong, for humans; never echoes submitted secrets.
+    #[schema(example = "password: at least 12 characters")]
     detail: &'a str,
+    /// For `VALIDATION_ERROR`: one entry per offending field.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Vec<FieldError>)]
     errors: &'a [FieldError],
+    /// For `CONFLICT`: the field that clashes.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     field: Option<&'a str>,
+    /// Equals the `X-Request-ID` response header.
     request_id: &'a str,
 }
 

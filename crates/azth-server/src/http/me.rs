@@ -1,58 +1,88 @@
 //! `/api/v1/me`: the caller's own account.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use azth_core::model::User;
+use azth_core::model::{Tenant, User};
 use azth_store::ProfilePatch;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader};
 use crate::services::{me, mfa};
 use crate::state::AppState;
 
 /// Routes under `/me`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(get_me).patch(patch_me))
-        .route("/password", post(change_password))
-        .route("/mfa/totp", post(totp_enrol).delete(totp_disable))
-        .route("/mfa/totp/confirm", post(totp_confirm))
-        .route("/mfa/backup-codes", post(backup_codes))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, patch_me))
+        .routes(routes!(change_password))
+        .routes(routes!(totp_enrol, totp_disable))
+        .routes(routes!(totp_confirm))
+        .routes(routes!(backup_codes))
 }
 
+/// The caller: account, tenant, role names and effective permissions.
+#[derive(Serialize, ToSchema)]
+struct MeView {
+    user: User,
+    tenant: Tenant,
+    roles: Vec<String>,
+    permissions: Vec<String>,
+}
+
+/// The caller's account, tenant, roles and permissions.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "me",
+    params(AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The caller", body = MeView), AuthErrors)
+)]
 async fn get_me(
     State(state): State<AppState>,
     Meta(meta): Meta,
     Auth(principal): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<MeView>, ApiError> {
     let me = me::get(&state, &meta, &principal).await?;
-    Ok(Json(serde_json::json!({
-        "user": me.user,
-        "tenant": me.tenant,
-        "roles": me.roles,
-        "permissions": me.permissions,
-    })))
+    Ok(Json(MeView { user: me.user, tenant: me.tenant, roles: me.roles, permissions: me.permissions }))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are left alone; `null` clears one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchMe {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     avatar: Option<Option<String>>,
 }
 
+/// Edits the caller's profile.
+#[utoipa::path(
+    patch,
+    path = "/",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = PatchMe,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The updated user", body = User), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn patch_me(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -68,13 +98,25 @@ async fn patch_me(
     Ok(Json(me::patch(&state, &meta, &principal, patch).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePassword {
+    #[schema(value_type = String, format = Password)]
     current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
     new_password: SecretString,
 }
 
+/// Changes the caller's password; the other sessions are revoked.
+#[utoipa::path(
+    post,
+    path = "/password",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = ChangePassword,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Changed"), AuthErrors, BodyErrors)
+)]
 async fn change_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -85,6 +127,27 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A TOTP secret to confirm with `POST /me/mfa/totp/confirm`.
+#[derive(Serialize, ToSchema)]
+struct TotpEnrolment {
+    /// Base32.
+    secret: String,
+    /// `otpauth://totp/…` for authenticator apps.
+    otpauth_uri: String,
+    /// The URI as a QR code (SVG).
+    qr_svg: String,
+}
+
+/// Starts TOTP enrolment (SHA-1, 6 digits, 30 s); not active until confirmed.
+#[utoipa::path(
+    post,
+    path = "/mfa/totp",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body(content = Option<Object>, description = "None; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The secret", body = TotpEnrolment), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn totp_enrol(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -94,24 +157,41 @@ async fn totp_enrol(
     use axum::response::IntoResponse;
     let e = mfa::enrol(&state, &meta, &principal).await?;
     let mut response =
-        Json(serde_json::json!({"secret": e.secret, "otpauth_uri": e.otpauth_uri, "qr_svg": e.qr_svg})).into_response();
+        Json(TotpEnrolment { secret: e.secret, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
+    /// A current TOTP code.
     code: String,
+}
+
+/// Ten single-use backup codes, shown once.
+#[derive(Serialize, ToSchema)]
+struct BackupCodes {
+    backup_codes: Vec<String>,
 }
 
 fn backup_codes_response(codes: Vec<String>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut response = Json(serde_json::json!({"backup_codes": codes})).into_response();
+    let mut response = Json(BackupCodes { backup_codes: codes }).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     response
 }
 
+/// Confirms TOTP enrolment with a code; `mfa_enabled` becomes true.
+#[utoipa::path(
+    post,
+    path = "/mfa/totp/confirm",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CodeRequest,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The backup codes", body = BackupCodes), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn totp_confirm(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -121,13 +201,25 @@ async fn totp_confirm(
     Ok(backup_codes_response(mfa::confirm(&state, &meta, &principal, &body.code).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DisableRequest {
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// A current TOTP code or a backup code.
     code: String,
 }
 
+/// Turns TOTP off (needs the password and a code).
+#[utoipa::path(
+    delete,
+    path = "/mfa/totp",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = DisableRequest,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Disabled"), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn totp_disable(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -138,6 +230,16 @@ async fn totp_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Replaces the backup codes (needs a TOTP code); the old set dies.
+#[utoipa::path(
+    post,
+    path = "/mfa/backup-codes",
+    tag = "me",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CodeRequest,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A fresh set of 10", body = BackupCodes), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn backup_codes(
     State(state): State<AppState>,
     Meta(meta): Meta,

@@ -11,6 +11,7 @@ pub mod json;
 pub mod me;
 pub mod notifications;
 pub mod observe;
+pub mod openapi;
 pub mod query;
 pub mod recovery;
 pub mod request_id;
@@ -30,14 +31,19 @@ use axum::routing::get;
 use azth_core::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 pub use error::ApiError;
 pub use json::ApiJson;
 
-/// The `/api/v1` routes (filled by the capabilities that follow).
-fn api_v1() -> Router<AppState> {
-    Router::new()
+/// The `/api/v1` routes. Every router is an `OpenApiRouter` whose routes
+/// are added with `.routes(routes!(handler))`, so each route comes with its
+/// OpenAPI operation (`#[utoipa::path]` on the handler).
+fn api_v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .nest("/auth", auth::router().merge(recovery::router()))
         .nest("/me", me::router())
         .merge(admin_users::router())
@@ -45,19 +51,33 @@ fn api_v1() -> Router<AppState> {
         .merge(tenants::router())
         .merge(audit::router())
         .merge(notifications::router())
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// Every documented route: the service endpoints, the JWKS and `/api/v1`.
+/// `/metrics` is left out when it has its own listener.
+fn documented_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
+    let mut routes = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(service::router())
+        .routes(routes!(well_known::jwks))
+        .nest("/api/v1", api_v1());
+    if with_metrics {
+        routes = routes.routes(routes!(service::metrics));
+    }
+    routes
+}
+
+/// The OpenAPI 3.1 document of every route (with `/metrics`, wherever it is
+/// served), as `GET /api/v1/openapi.json` answers it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes(true).into_openapi()
 }
 
 /// The complete application router. `extra` lets tests mount probes.
 pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.config.clone();
-    let mut app = Router::new()
-        .merge(service::router())
-        .route("/.well-known/jwks.json", get(well_known::jwks))
-        .nest("/api/v1", api_v1())
-        .merge(extra);
-    if config.metrics_listen.is_none() {
-        app = app.route("/metrics", get(service::metrics));
-    }
+    let (api, _) = documented_routes(config.metrics_listen.is_none()).split_for_parts();
+    let app = Router::new().merge(api).merge(openapi::docs_router()).merge(extra);
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))

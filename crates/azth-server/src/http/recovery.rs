@@ -2,32 +2,37 @@
 //! and email/SMS one-time codes.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use azth_core::model::User;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{mfa_required, tokens_response};
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
+use super::openapi::{
+    BodyErrors, CsrfHeader, RateLimited, ResolvedTenantHeader, TenantErrors, TokenErrors, TokenTenantHeader,
+    Unauthorized,
+};
 use crate::services::{Principal, otp, ratelimit, recovery};
 use crate::state::AppState;
 
 /// Routes under `/auth` for recovery and one-time codes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/password/forgot", post(forgot))
-        .route("/password/reset", post(reset))
-        .route("/email/verify", post(verify_email))
-        .route("/email/verify/resend", post(resend))
-        .route("/otp/send", post(otp_send))
-        .route("/otp/verify", post(otp_verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(forgot))
+        .routes(routes!(reset))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend))
+        .routes(routes!(otp_send))
+        .routes(routes!(otp_verify))
 }
 
 /// The caller when credentials are sent, nobody otherwise (a bad credential
@@ -45,16 +50,30 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
-fn accepted(body: serde_json::Value) -> Response {
+fn accepted(body: impl Serialize) -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
-#[derive(Deserialize)]
+/// An empty JSON object: the request was taken (whatever it found).
+#[derive(Serialize, ToSchema)]
+struct Accepted {}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ForgotRequest {
     email: String,
 }
 
+/// Sends a password-reset link if the account exists (202 either way).
+#[utoipa::path(
+    post,
+    path = "/password/forgot",
+    tag = "recovery",
+    params(ResolvedTenantHeader),
+    request_body = ForgotRequest,
+    responses((status = 202, description = "Accepted, whether or not the account exists", body = Accepted),
+        BodyErrors, TenantErrors, RateLimited)
+)]
 async fn forgot(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -63,16 +82,27 @@ async fn forgot(
 ) -> Result<Response, ApiError> {
     ratelimit::per_ip(&state, &meta, "password_forgot").await?;
     recovery::forgot(&state, &meta, &tenant, &body.email).await?;
-    Ok(accepted(serde_json::json!({})))
+    Ok(accepted(Accepted {}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
+    /// From the emailed link, or `reset_token` of `otp/verify`.
     token: String,
+    #[schema(value_type = String, format = Password)]
     new_password: SecretString,
 }
 
+/// Sets a new password with a reset token; revokes every session and clears the lockout.
+#[utoipa::path(
+    post,
+    path = "/password/reset",
+    tag = "recovery",
+    params(TokenTenantHeader),
+    request_body = ResetRequest,
+    responses((status = 204, description = "Password set"), BodyErrors, TokenErrors, RateLimited, super::openapi::Unavailable)
+)]
 async fn reset(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -84,12 +114,23 @@ async fn reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
+    /// From the emailed link.
     token: String,
 }
 
+/// Verifies the email address with the emailed token.
+#[utoipa::path(
+    post,
+    path = "/email/verify",
+    tag = "recovery",
+    params(TokenTenantHeader),
+    request_body = VerifyRequest,
+    responses((status = 200, description = "The user, `email_verified` true", body = User),
+        BodyErrors, TokenErrors, RateLimited, super::openapi::Unavailable)
+)]
 async fn verify_email(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -100,12 +141,24 @@ async fn verify_email(
     Ok(Json(recovery::verify_email(&state, &meta, tenant_header(&headers), &body.token).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResendRequest {
     email: String,
 }
 
+/// Sends the verification email again: to the caller when authenticated
+/// (no body), else to `email` in the tenant of the request.
+#[utoipa::path(
+    post,
+    path = "/email/verify/resend",
+    tag = "recovery",
+    params(CsrfHeader, ResolvedTenantHeader),
+    request_body(content = Option<ResendRequest>, description = "Required when not authenticated"),
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 202, description = "Accepted", body = Accepted),
+        BodyErrors, TenantErrors, Unauthorized, RateLimited)
+)]
 async fn resend(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -122,7 +175,7 @@ async fn resend(
         }
         (None, None) => return Err(ApiError::new(azth_core::ErrorCode::Unauthenticated)),
     }
-    Ok(accepted(serde_json::json!({})))
+    Ok(accepted(Accepted {}))
 }
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<azth_core::model::Tenant, ApiError> {
@@ -130,14 +183,37 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<azth_core::mod
     crate::services::tenancy::resolve(state, tenant_header(headers), host).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OtpSendRequest {
+    /// `email` or `sms`.
+    #[schema(example = "email")]
     channel: String,
+    /// `login`, `verification` or `password_reset`.
+    #[schema(example = "login")]
     purpose: String,
+    /// The email address or phone number.
     target: String,
 }
 
+/// How long a sent code lives.
+#[derive(Serialize, ToSchema)]
+struct OtpSent {
+    /// Seconds.
+    expires_in: i64,
+}
+
+/// Sends a one-time code (202 for every well-formed request).
+#[utoipa::path(
+    post,
+    path = "/otp/send",
+    tag = "recovery",
+    params(CsrfHeader, ResolvedTenantHeader),
+    request_body = OtpSendRequest,
+    security((), ("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 202, description = "Accepted, whether or not the target has an account", body = OtpSent),
+        BodyErrors, TenantErrors, Unauthorized, RateLimited)
+)]
 async fn otp_send(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -152,10 +228,10 @@ async fn otp_send(
         None => resolve(&state, &headers).await?,
     };
     let expires_in = otp::send(&state, &meta, &tenant, caller.as_ref(), parsed).await?;
-    Ok(accepted(serde_json::json!({"expires_in": expires_in})))
+    Ok(accepted(OtpSent { expires_in }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OtpVerifyRequest {
     channel: String,
@@ -164,6 +240,43 @@ struct OtpVerifyRequest {
     code: String,
 }
 
+/// `purpose: verification`: the target is verified.
+#[derive(Serialize, ToSchema)]
+struct OtpVerified {
+    /// Always true.
+    verified: bool,
+}
+
+/// `purpose: password_reset`: a token for `POST /auth/password/reset`.
+#[derive(Serialize, ToSchema)]
+struct OtpResetToken {
+    reset_token: String,
+}
+
+/// What a correct code gives, by purpose.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::large_enum_variant)] // describes the answers built in `otp_verify`
+#[serde(untagged)]
+enum OtpAnswer {
+    /// `login`: signed in.
+    SignedIn(super::auth::TokensBody),
+    /// `login` for an account with a second factor.
+    MfaRequired(super::auth::MfaChallenge),
+    Verified(OtpVerified),
+    ResetToken(OtpResetToken),
+}
+
+/// Checks a one-time code (after `max_attempts` wrong ones the code is dead).
+#[utoipa::path(
+    post,
+    path = "/otp/verify",
+    tag = "recovery",
+    params(ResolvedTenantHeader),
+    request_body = OtpVerifyRequest,
+    responses((status = 200, description = "login: tokens (or an MFA challenge); verification: `{verified: true}`; \
+            password_reset: `{reset_token}`", body = OtpAnswer),
+        BodyErrors, TenantErrors, Unauthorized, RateLimited)
+)]
 async fn otp_verify(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -175,9 +288,9 @@ async fn otp_verify(
     match otp::verify(&state, &meta, &tenant, parsed, &body.code).await? {
         otp::Verified::SignedIn(signed_in) => tokens_response(&state, *signed_in, StatusCode::OK),
         otp::Verified::MfaRequired(token) => Ok(mfa_required(token)),
-        otp::Verified::Verified => Ok(Json(serde_json::json!({"verified": true})).into_response()),
+        otp::Verified::Verified => Ok(Json(OtpVerified { verified: true }).into_response()),
         otp::Verified::ResetToken(token) => {
-            let mut response = Json(serde_json::json!({"reset_token": token})).into_response();
+            let mut response = Json(OtpResetToken { reset_token: token }).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
             Ok(response)
         }

@@ -3,34 +3,46 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use azth_core::rbac::{Permission, Role};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::admin_users::created;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, double_option};
 use super::json::ApiJson;
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::roles;
 use crate::state::AppState;
 
 /// Routes of roles, the catalog and authorization checks.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/roles", get(list).post(create))
-        .route("/roles/{id}", get(get_one).patch(patch).delete(delete_one))
-        .route("/roles/{id}/permissions", get(permissions).put(set_permissions))
-        .route("/permissions", get(catalog))
-        .route("/authz/check", post(check))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, patch, delete_one))
+        .routes(routes!(permissions, set_permissions))
+        .routes(routes!(catalog))
+        .routes(routes!(check))
 }
 
+/// The tenant's roles (roles:read).
+#[utoipa::path(
+    get,
+    operation_id = "roles_list",
+    path = "/roles",
+    tag = "roles",
+    params(PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of roles", body = Page<Role>), AuthErrors, QueryErrors)
+)]
 async fn list(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -40,15 +52,28 @@ async fn list(
     Ok(Json(roles::list(&state, &meta, &principal, params.page()?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRole {
+    /// 1–100 characters, not a system role's name.
     name: String,
     description: Option<String>,
+    /// Permission names (tenant scope, held by the caller).
     #[serde(default)]
     permissions: Vec<String>,
 }
 
+/// Creates a role (roles:create).
+#[utoipa::path(
+    post,
+    operation_id = "roles_create",
+    path = "/roles",
+    tag = "roles",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CreateRole,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 201, description = "Created (`Location` names it)", body = Role, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn create(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -60,6 +85,16 @@ async fn create(
     created(format!("/api/v1/roles/{}", role.id), role)
 }
 
+/// A role (roles:read).
+#[utoipa::path(
+    get,
+    operation_id = "roles_get_one",
+    path = "/roles/{id}",
+    tag = "roles",
+    params(("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The role", body = Role), AuthErrors)
+)]
 async fn get_one(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -69,14 +104,27 @@ async fn get_one(
     Ok(Json(roles::get(&state, &meta, &principal, path_id(&id)?).await?))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are left alone; `null` clears the description.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchRole {
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
 }
 
+/// Renames or describes a role (roles:update); system roles cannot be renamed.
+#[utoipa::path(
+    patch,
+    operation_id = "roles_patch",
+    path = "/roles/{id}",
+    tag = "roles",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    request_body = PatchRole,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The updated role", body = Role), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn patch(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -87,6 +135,16 @@ async fn patch(
     Ok(Json(roles::patch(&state, &meta, &principal, path_id(&id)?, body.name, body.description).await?))
 }
 
+/// Deletes a role (roles:delete); system roles cannot be deleted.
+#[utoipa::path(
+    delete,
+    operation_id = "roles_delete_one",
+    path = "/roles/{id}",
+    tag = "roles",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
+)]
 async fn delete_one(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -97,6 +155,16 @@ async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The permission names of a role (roles:read).
+#[utoipa::path(
+    get,
+    operation_id = "roles_permissions",
+    path = "/roles/{id}/permissions",
+    tag = "roles",
+    params(("id" = Uuid, Path, description = "Role id"), PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of permission names", body = Page<String>), AuthErrors, QueryErrors)
+)]
 async fn permissions(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -107,12 +175,25 @@ async fn permissions(
     Ok(Json(roles::permissions(&state, &meta, &principal, path_id(&id)?, params.page()?).await?))
 }
 
-#[derive(Deserialize, Serialize)]
+/// A role's permission names.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PermissionSet {
+    #[schema(example = json!(["users:read", "roles:read"]))]
     permissions: Vec<String>,
 }
 
+/// Replaces the permissions of a role (roles:update; never beyond the caller's own, never system scope).
+#[utoipa::path(
+    put,
+    operation_id = "roles_set_permissions",
+    path = "/roles/{id}/permissions",
+    tag = "roles",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Role id"), AuthTenantHeader),
+    request_body = PermissionSet,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The new set", body = PermissionSet), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn set_permissions(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -124,6 +205,16 @@ async fn set_permissions(
     Ok(Json(PermissionSet { permissions }))
 }
 
+/// The permission catalog (permissions:read).
+#[utoipa::path(
+    get,
+    operation_id = "roles_catalog",
+    path = "/permissions",
+    tag = "roles",
+    params(PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of permissions", body = Page<Permission>), AuthErrors, QueryErrors)
+)]
 async fn catalog(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -133,7 +224,8 @@ async fn catalog(
     Ok(Json(roles::catalog(&state, &meta, &principal, params.page()?).await?))
 }
 
-#[derive(Deserialize)]
+/// `permission` and/or `permissions`; `user_id` checks another user (needs roles:read).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckRequest {
     permission: Option<String>,
@@ -141,12 +233,25 @@ struct CheckRequest {
     user_id: Option<Uuid>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CheckResponse {
+    /// True when every listed permission is held.
     allowed: bool,
+    /// Each name → held (unknown names are false).
     results: BTreeMap<String, bool>,
 }
 
+/// Checks permissions of the caller, or of `user_id`.
+#[utoipa::path(
+    post,
+    operation_id = "roles_check",
+    path = "/authz/check",
+    tag = "roles",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CheckRequest,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The verdict", body = CheckResponse), AuthErrors, BodyErrors)
+)]
 async fn check(
     State(state): State<AppState>,
     Meta(meta): Meta,

@@ -6,23 +6,73 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Unavailable;
 
 use crate::state::AppState;
 
 /// How long `/ready` waits for each dependency.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Routes of the service endpoints.
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/health", get(health)).route("/ready", get(ready))
+/// Routes of the service endpoints (`/metrics` is mounted by the caller:
+/// it may have its own listener).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// The answer of `/health`.
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// Always `ok` while the process runs.
+    #[schema(example = "ok")]
+    status: &'static str,
+    /// azth's version.
+    #[schema(example = "0.1.0")]
+    version: &'static str,
 }
 
+/// Liveness: answers while the process runs.
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "Running", body = Health), Unavailable))]
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// The answer of `/ready` (documentation of the JSON built below).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Readiness {
+    /// `ok` when every dependency answers, else `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    status: String,
+    checks: ReadinessChecks,
+}
+
+/// Each dependency: `ok` or `unavailable`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReadinessChecks {
+    #[schema(pattern = "^(ok|unavailable)$")]
+    database: String,
+    #[schema(pattern = "^(ok|unavailable)$")]
+    cache: String,
+}
+
+/// Readiness: whether the database and the cache answer.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "service",
+    responses(
+        (status = 200, description = "Database and cache answer", body = Readiness),
+        (status = 503, description = "A dependency does not answer; the body names it (`Retry-After` is set)",
+            body = Readiness, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     let db = async { matches!(tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await, Ok(Ok(()))) };
     let cache = async { matches!(tokio::time::timeout(CHECK_TIMEOUT, state.cache.ping()).await, Ok(Ok(()))) };
@@ -45,6 +95,15 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    description = "Prometheus text exposition: requests by route and status, latency, logins by outcome, \
+        hash-pool queue, outbox depth, database and cache pool use. Served on its own address instead when \
+        `AZTH_METRICS_LISTEN` is set.",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"), Unavailable)
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let pool = state.store.pool_stats();
     metrics::gauge!("azth_db_pool_connections", "state" => "open").set(f64::from(pool.size));

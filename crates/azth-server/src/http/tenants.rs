@@ -2,34 +2,57 @@
 //! tenant, for operators of the system tenant).
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use azth_core::model::{Tenant, TenantStatus, User};
+use azth_core::model::{Tenant, TenantSettings, TenantStatus, User};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::admin_users::NoBody;
 use super::admin_users::created;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, PageQuery, QueryErrors};
 use super::query::{Params, path_id};
 use crate::services::page::Page;
 use crate::services::tenants;
 use crate::state::AppState;
 
 /// Routes of `/tenant` and `/tenants`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenant", get(get_own).patch(patch_own))
-        .route("/tenants", get(list).post(create))
-        .route("/tenants/{id}", get(get_one).patch(patch).delete(delete_one))
-        .route("/tenants/{id}/suspend", post(suspend))
-        .route("/tenants/{id}/activate", post(activate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_own, patch_own))
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, patch, delete_one))
+        .routes(routes!(suspend))
+        .routes(routes!(activate))
 }
 
+/// The filters of `GET /tenants` (read by `Params`; this type describes them).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct TenantFilters {
+    /// Prefix of the name or slug.
+    q: Option<String>,
+    status: Option<TenantStatus>,
+}
+
+/// The caller's tenant (tenant:read).
+#[utoipa::path(
+    get,
+    operation_id = "tenants_get_own",
+    path = "/tenant",
+    tag = "tenants",
+    params(AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The tenant", body = Tenant), AuthErrors)
+)]
 async fn get_own(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -38,13 +61,26 @@ async fn get_own(
     Ok(Json(tenants::get_own(&state, &meta, &principal).await?))
 }
 
-#[derive(Deserialize)]
+/// `settings` is merged into the current settings.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchOwn {
     name: Option<String>,
+    #[schema(value_type = Option<TenantSettings>)]
     settings: Option<serde_json::Value>,
 }
 
+/// Edits the caller's tenant (tenant:update); `settings` are merged.
+#[utoipa::path(
+    patch,
+    operation_id = "tenants_patch_own",
+    path = "/tenant",
+    tag = "tenants",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = PatchOwn,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The updated tenant", body = Tenant), AuthErrors, BodyErrors)
+)]
 async fn patch_own(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -54,6 +90,16 @@ async fn patch_own(
     Ok(Json(tenants::patch_own(&state, &meta, &principal, body.name, body.settings).await?))
 }
 
+/// Every tenant (system scope, tenants:read).
+#[utoipa::path(
+    get,
+    operation_id = "tenants_list",
+    path = "/tenants",
+    tag = "tenants",
+    params(TenantFilters, PageQuery, AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "A page of tenants", body = Page<Tenant>), AuthErrors, QueryErrors)
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -64,35 +110,51 @@ async fn list(
     Ok(Json(tenants::list(&state, &principal, q, status, params.page()?).await?))
 }
 
-#[derive(Deserialize)]
+/// The first owner; without a password they are `pending` and invited.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OwnerRequest {
     email: String,
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
     username: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTenant {
     name: String,
     slug: String,
+    /// Matched against `Host` to resolve the tenant of unauthenticated requests.
     domain: Option<String>,
     plan: Option<String>,
+    #[schema(value_type = Option<TenantSettings>)]
     settings: Option<serde_json::Value>,
     owner: OwnerRequest,
 }
 
 /// The created tenant, with its first owner.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CreatedTenant)]
 struct Created {
     #[serde(flatten)]
     tenant: Tenant,
     owner: User,
 }
 
+/// Creates a tenant with its system roles and first owner (system scope, tenants:create).
+#[utoipa::path(
+    post,
+    operation_id = "tenants_create",
+    path = "/tenants",
+    tag = "tenants",
+    params(CsrfHeader, AuthTenantHeader),
+    request_body = CreateTenant,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 201, description = "Created (`Location` names it)", body = Created, headers(("Location" = String))), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn create(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -117,6 +179,16 @@ async fn create(
     created(format!("/api/v1/tenants/{}", tenant.id), Created { tenant, owner })
 }
 
+/// A tenant (system scope, tenants:read).
+#[utoipa::path(
+    get,
+    operation_id = "tenants_get_one",
+    path = "/tenants/{id}",
+    tag = "tenants",
+    params(("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The tenant", body = Tenant), AuthErrors)
+)]
 async fn get_one(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -125,16 +197,30 @@ async fn get_one(
     Ok(Json(tenants::get(&state, &principal, path_id(&id)?).await?))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are left alone; `null` clears the domain; `settings` are merged.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchTenant {
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     domain: Option<Option<String>>,
     plan: Option<String>,
+    #[schema(value_type = Option<TenantSettings>)]
     settings: Option<serde_json::Value>,
 }
 
+/// Edits a tenant (system scope, tenants:update).
+#[utoipa::path(
+    patch,
+    operation_id = "tenants_patch",
+    path = "/tenants/{id}",
+    tag = "tenants",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    request_body = PatchTenant,
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The updated tenant", body = Tenant), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn patch(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -146,6 +232,16 @@ async fn patch(
     Ok(Json(tenants::patch(&state, &meta, &principal, path_id(&id)?, input).await?))
 }
 
+/// Soft-deletes a tenant (system scope, tenants:delete).
+#[utoipa::path(
+    delete,
+    operation_id = "tenants_delete_one",
+    path = "/tenants/{id}",
+    tag = "tenants",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Deleted"), AuthErrors, ConflictError)
+)]
 async fn delete_one(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -156,10 +252,17 @@ async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoBody {}
-
+/// Suspends a tenant: its users' requests answer 403 `TENANT_SUSPENDED` (tenants:update).
+#[utoipa::path(
+    post,
+    operation_id = "tenants_suspend",
+    path = "/tenants/{id}/suspend",
+    tag = "tenants",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The tenant", body = Tenant), AuthErrors, BodyErrors, ConflictError)
+)]
 async fn suspend(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -170,6 +273,17 @@ async fn suspend(
     Ok(Json(tenants::set_status(&state, &meta, &principal, path_id(&id)?, TenantStatus::Suspended).await?))
 }
 
+/// Activates a suspended tenant (tenants:update).
+#[utoipa::path(
+    post,
+    operation_id = "tenants_activate",
+    path = "/tenants/{id}/activate",
+    tag = "tenants",
+    params(CsrfHeader, ("id" = Uuid, Path, description = "Tenant id"), AuthTenantHeader),
+    request_body(content = Option<NoBody>, description = "None; an empty body is accepted"),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The tenant", body = Tenant), AuthErrors, BodyErrors)
+)]
 async fn activate(
     State(state): State<AppState>,
     Meta(meta): Meta,

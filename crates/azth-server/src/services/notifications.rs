@@ -114,13 +114,14 @@ pub async fn retry(
 }
 
 /// A template as `GET /notification-templates/{name}` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TemplateView {
     pub name: String,
     pub subject: String,
     pub text_body: String,
     pub html_body: Option<String>,
     /// `tenant` for the tenant's override, `builtin` for azth's own.
+    #[schema(value_type = String, pattern = "^(tenant|builtin)$")]
     pub source: &'static str,
     /// When the override was last saved; null for a built-in template.
     pub updated_at: Option<DateTime<Utc>>,

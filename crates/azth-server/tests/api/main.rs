@@ -12,6 +12,7 @@ mod auth;
 mod cross_tenant;
 mod notifications_api;
 mod notify;
+mod openapi;
 mod permission_matrix;
 mod recovery;
 mod roles;
