@@ -62,6 +62,9 @@ enum Command {
     /// Development helpers.
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Print the OpenAPI 3.1 document of the HTTP API (the one served at
+    /// /api/v1/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +273,16 @@ fn main() -> ExitCode {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    if let Command::Openapi = &cli.command {
+        match serde_json::to_string_pretty(&azth_server::http::openapi_document()) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("azth: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     if let Command::Config(ConfigCommand::Check { json }) = &cli.command {
         print_config(&config.masked_json(), *json);
         return ExitCode::SUCCESS;
@@ -347,7 +360,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Config(_) => Ok(()),
+        Command::Config(_) | Command::Openapi => Ok(()),
         Command::Tenants(cmd) => operator::tenants(config, cmd).await,
         Command::Users(cmd) => operator::users(config, cmd).await,
         Command::Roles(cmd) => operator::roles(config, cmd).await,

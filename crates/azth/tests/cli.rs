@@ -371,3 +371,12 @@ async fn dev_seed_loads_tenants_and_members() {
         sqlx::query_scalar("select password_hash from users limit 1").fetch_one(tx.conn()).await.unwrap();
     assert!(azth_core::crypto::hash::verify_password(b"seed-password-1234", &hash).unwrap());
 }
+
+#[test]
+fn openapi_prints_the_document() {
+    let out = azth(&[], &["openapi"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/auth/login"]["post"].is_object());
+}
