@@ -18,9 +18,10 @@ use super::error::ApiError;
 use super::extract::{Auth, CSRF_COOKIE, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
 use super::openapi::{
-    AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, Locked, RateLimited, ResolvedTenantHeader,
-    TenantErrors, TokenErrors, TokenTenantHeader, Unauthorized, Unavailable,
+    AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, Locked, PageQuery, QueryErrors, RateLimited,
+    ResolvedTenantHeader, TenantErrors, TokenErrors, TokenTenantHeader, Unauthorized, Unavailable,
 };
+use super::query::Params;
 use crate::services::page::Page;
 use crate::services::{Credential, auth, mfa, ratelimit, sessions};
 use crate::state::AppState;
@@ -394,21 +395,20 @@ impl SessionView {
     get,
     path = "/sessions",
     tag = "auth",
-    params(AuthTenantHeader),
+    params(PageQuery, AuthTenantHeader),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    responses((status = 200, description = "Every live session of the caller, in one page", body = Page<SessionView>), AuthErrors)
+    responses((status = 200, description = "A page of the caller's live sessions, newest first", body = Page<SessionView>), AuthErrors, QueryErrors)
 )]
 async fn list_sessions(
     State(state): State<AppState>,
     Meta(meta): Meta,
     Auth(principal): Auth,
+    params: Params,
 ) -> Result<Json<Page<SessionView>>, ApiError> {
-    let items: Vec<SessionView> = sessions::list_own(&state, &meta, &principal)
-        .await?
-        .into_iter()
-        .map(|s| SessionView::of(s, principal.session_id))
-        .collect();
-    Ok(Json(Page { items, next_cursor: None }))
+    let page = params.page()?;
+    let all = sessions::list_own(&state, &meta, &principal).await?;
+    let page = Page::from_sorted(all, &page, "own-sessions", true, |s| (s.created_at, s.id))?;
+    Ok(Json(page.map(|s| SessionView::of(s, principal.session_id))))
 }
 
 /// Ends one of the caller's sessions (another user's id → 404).

@@ -444,6 +444,19 @@ async fn sessions_are_listed_and_revoked_only_by_their_owner() {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(list["next_cursor"], Value::Null);
+    // Paged like every collection: limit 1–200, an opaque cursor, 422 otherwise.
+    let first: Value = app.get_as("/api/v1/auth/sessions?limit=1", &c.access).await.json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let next_page: Value =
+        app.get_as(&format!("/api/v1/auth/sessions?limit=1&cursor={cursor}"), &c.access).await.json().await.unwrap();
+    assert_eq!(next_page["items"].as_array().unwrap().len(), 1);
+    assert_ne!(next_page["items"][0]["id"], first["items"][0]["id"]);
+    assert_eq!(next_page["next_cursor"], Value::Null);
+    for bad in ["limit=0", "limit=201", "cursor=forged"] {
+        let r = app.get_as(&format!("/api/v1/auth/sessions?{bad}"), &c.access).await;
+        assert_eq!(code(r).await, (422, "VALIDATION_ERROR".into()), "{bad}");
+    }
     assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
     let current = items.iter().find(|s| s["current"] == true).unwrap();
     assert_eq!(current["id"], c.session_id);
