@@ -112,12 +112,8 @@ pub async fn list_tenants(state: &AppState) -> Result<Vec<Tenant>, ApiError> {
 /// `azth tenants suspend|activate`.
 pub async fn set_tenant_status(state: &AppState, name: &str, status: TenantStatus) -> Result<Tenant, ApiError> {
     let current = tenant(state, name).await?;
-    if current.slug == azth_core::model::SYSTEM_TENANT_SLUG && status == TenantStatus::Suspended {
-        return Err(ApiError::conflict(Some("status".into())).with_detail("the system tenant cannot be suspended"));
-    }
     let mut tx = cli_system_tx(state, current.id, "the command line changes a tenant's status").await?;
-    let updated = tx.set_tenant_status(current.id, status).await?.ok_or(StoreError::NotFound)?;
-    let action = if status == TenantStatus::Suspended { "tenants.suspended" } else { "tenants.activated" };
+    let (updated, action) = super::tenants::apply_status(tx.as_mut(), current.id, status).await?;
     tx.insert_audit(&record(updated.id, action, "tenants", updated.id, json!({"slug": updated.slug}))).await?;
     tx.commit().await?;
     tenancy::invalidate(state, &updated).await;

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use azth_core::ErrorCode;
 use azth_core::model::{Tenant, TenantStatus};
-use azth_store::StoreError;
 use uuid::Uuid;
 
 use crate::http::ApiError;
@@ -145,16 +144,6 @@ pub fn usable(tenant: Tenant) -> Result<Tenant, ApiError> {
     if tenant.status == TenantStatus::Suspended {
         return Err(ApiError::new(ErrorCode::TenantSuspended));
     }
-    Ok(tenant)
-}
-
-/// Sets a tenant's status and invalidates its cached forms, so the change
-/// holds on every node from the next request.
-pub async fn set_status(state: &AppState, id: Uuid, status: TenantStatus) -> Result<Tenant, ApiError> {
-    let mut tx = state.store.system("tenant status change by an operator").await?;
-    let tenant = tx.set_tenant_status(id, status).await?.ok_or(StoreError::NotFound)?;
-    tx.commit().await?;
-    invalidate(state, &tenant).await;
     Ok(tenant)
 }
 

@@ -476,6 +476,17 @@ pub async fn set_status(
 ) -> Result<Tenant, ApiError> {
     access::require(state, principal, "tenants:update").await?;
     let mut tx = operator_tx(state, meta, principal, "operators suspend and activate tenants").await?;
+    let (tenant, action) = apply_status(tx.as_mut(), id, status).await?;
+    tx.insert_audit(&operator_record(meta, principal, action, id, json!({}))).await?;
+    tx.commit().await?;
+    tenancy::invalidate(state, &tenant).await;
+    Ok(tenant)
+}
+
+/// Suspends or activates a live tenant in `tx` (the system tenant cannot be
+/// suspended); returns it with the audit action to record. The caller
+/// writes the audit row, commits, then invalidates the cached tenant.
+pub async fn apply_status(tx: &mut dyn Tx, id: Uuid, status: TenantStatus) -> Result<(Tenant, &'static str), ApiError> {
     let current = tx
         .tenant_by_id(id)
         .await?
@@ -489,10 +500,7 @@ pub async fn set_status(
         TenantStatus::Suspended => "tenants.suspended",
         TenantStatus::Active => "tenants.activated",
     };
-    tx.insert_audit(&operator_record(meta, principal, action, id, json!({}))).await?;
-    tx.commit().await?;
-    tenancy::invalidate(state, &tenant).await;
-    Ok(tenant)
+    Ok((tenant, action))
 }
 
 /// Soft-deletes a tenant; its tokens become invalid at once.

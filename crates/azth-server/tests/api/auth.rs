@@ -3,7 +3,7 @@
 
 use azth_core::crypto::jwt::{self, AccessClaims};
 use azth_core::model::TenantStatus;
-use azth_server::services::tenancy;
+use azth_server::services::cli;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
@@ -116,7 +116,7 @@ async fn tenant_resolution_errors() {
     assert_eq!(user["user"]["tenant_id"], shop.id.to_string());
 
     // Suspended: 403 before anything else.
-    tenancy::set_status(&app.state, shop.id, TenantStatus::Suspended).await.unwrap();
+    cli::set_tenant_status(&app.state, &shop.id.to_string(), TenantStatus::Suspended).await.unwrap();
     let r = app.login("shop", email, &password).await;
     assert_eq!(code(r).await, (403, "TENANT_SUSPENDED".into()));
 }
@@ -266,12 +266,12 @@ async fn suspending_a_tenant_stops_sign_in_and_existing_tokens_at_once() {
     let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
     assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200);
 
-    tenancy::set_status(&app.state, tenant.id, TenantStatus::Suspended).await.unwrap();
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Suspended).await.unwrap();
     assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (403, "TENANT_SUSPENDED".into()));
     assert_eq!(code(app.login("acme", &c.email, &c.password).await).await, (403, "TENANT_SUSPENDED".into()));
     assert_eq!(code(app.refresh(&c.refresh).await).await, (403, "TENANT_SUSPENDED".into()));
 
-    tenancy::set_status(&app.state, tenant.id, TenantStatus::Active).await.unwrap();
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Active).await.unwrap();
     assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200);
 }
 
