@@ -124,34 +124,10 @@ pub async fn create(
 ) -> Result<User, ApiError> {
     access::require(state, principal, "users:create").await?;
     let tenant = &principal.acting;
-    let (email, username) = check_new_user(&input, tenant)?;
-    let password_hash = match &input.password {
-        Some(p) => Some(state.hasher.hash(p).await?),
-        None => None,
-    };
-    let status = match password_hash {
-        Some(_) => input.status.unwrap_or(UserStatus::Active),
-        None => UserStatus::Pending,
-    };
+    let new = prepare_user(state, tenant, input).await?;
     let mut tx = admin_tx(state, meta, principal).await?;
-    let user = tx
-        .insert_user(
-            tenant.id,
-            &NewUser {
-                email,
-                username,
-                password_hash,
-                first_name: input.first_name,
-                last_name: input.last_name,
-                status,
-            },
-        )
-        .await?;
-    tx.assign_role_by_name(tenant.id, user.id, "member", Some(principal.user_id)).await?;
-    let invited = status == UserStatus::Pending;
-    if invited {
-        invite(state, tx.as_mut(), tenant, &user).await?;
-    }
+    let user = insert_user(state, tx.as_mut(), tenant, &new, Some(principal.user_id)).await?;
+    let invited = user.status == UserStatus::Pending;
     tx.insert_audit(&admin_record(
         meta,
         principal,
@@ -162,6 +138,38 @@ pub async fn create(
     ))
     .await?;
     tx.commit().await?;
+    Ok(user)
+}
+
+/// Validates a new user of `tenant` (every field error at once) and hashes
+/// the password: active with one, pending (to be invited) without.
+pub async fn prepare_user(state: &AppState, tenant: &Tenant, input: CreateInput) -> Result<NewUser, ApiError> {
+    let (email, username) = check_new_user(&input, tenant)?;
+    let password_hash = match &input.password {
+        Some(p) => Some(state.hasher.hash(p).await?),
+        None => None,
+    };
+    let status = match password_hash {
+        Some(_) => input.status.unwrap_or(UserStatus::Active),
+        None => UserStatus::Pending,
+    };
+    Ok(NewUser { email, username, password_hash, first_name: input.first_name, last_name: input.last_name, status })
+}
+
+/// Writes a prepared user in `tx` with the `member` role, and queues the
+/// invitation of a pending one.
+pub async fn insert_user(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    tenant: &Tenant,
+    new: &NewUser,
+    assigned_by: Option<Uuid>,
+) -> Result<User, ApiError> {
+    let user = tx.insert_user(tenant.id, new).await?;
+    tx.assign_role_by_name(tenant.id, user.id, "member", assigned_by).await?;
+    if user.status == UserStatus::Pending {
+        invite(state, tx, tenant, &user).await?;
+    }
     Ok(user)
 }
 

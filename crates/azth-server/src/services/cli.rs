@@ -6,11 +6,11 @@
 use azth_core::model::{AuditEvent, Tenant, TenantStatus, User, UserStatus};
 use azth_core::rbac::Assignment;
 use azth_core::{Actor, AuditContext, ErrorCode, FieldError};
-use azth_store::{NewUser, StoreError, TenantFilter, Tx, UserFilter};
+use azth_store::{StoreError, TenantFilter, Tx, UserFilter};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::auth::{check_account_fields, mark_revoked};
+use super::auth::mark_revoked;
 use super::lockout::{self, Subject};
 use super::tenants::{CreateInput, OwnerInput, insert_prepared, prepare_create};
 use super::{RequestMeta, access, admin_users, tenancy};
@@ -129,35 +129,19 @@ pub async fn create_user(
     password: Option<SecretString>,
 ) -> Result<User, ApiError> {
     let tenant = tenant(state, tenant_name).await?;
-    let (email, username, errors) = check_account_fields(
-        email,
-        username.as_deref(),
-        [("first_name", None), ("last_name", None)],
-        password.as_ref(),
-        &tenant,
-    );
-    let Some(email) = email.filter(|_| errors.is_empty()) else { return Err(ApiError::validation(errors)) };
-    let password_hash = match &password {
-        Some(p) => Some(state.hasher.hash(p).await?),
-        None => None,
+    let input = admin_users::CreateInput {
+        email: email.to_owned(),
+        username,
+        password,
+        first_name: None,
+        last_name: None,
+        status: None,
     };
-    let status = if password_hash.is_some() { UserStatus::Active } else { UserStatus::Pending };
+    let new = admin_users::prepare_user(state, &tenant, input).await?;
     let mut tx = cli_tx(state, tenant.id).await?;
-    let user = tx
-        .insert_user(tenant.id, &NewUser { email, username, password_hash, first_name: None, last_name: None, status })
-        .await?;
-    tx.assign_role_by_name(tenant.id, user.id, "member", None).await?;
-    if status == UserStatus::Pending {
-        admin_users::invite(state, tx.as_mut(), &tenant, &user).await?;
-    }
-    tx.insert_audit(&record(
-        tenant.id,
-        "users.created",
-        "users",
-        user.id,
-        json!({"invited": status == UserStatus::Pending}),
-    ))
-    .await?;
+    let user = admin_users::insert_user(state, tx.as_mut(), &tenant, &new, None).await?;
+    let invited = user.status == UserStatus::Pending;
+    tx.insert_audit(&record(tenant.id, "users.created", "users", user.id, json!({"invited": invited}))).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
     Ok(user)
