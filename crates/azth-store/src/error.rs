@@ -37,6 +37,8 @@ pub(crate) fn constraint_field(constraint: &str) -> Option<&'static str> {
         ("slug", "slug"),
         ("domain", "domain"),
         ("roles_tenant_name", "name"),
+        // SQLite names the columns instead: "UNIQUE constraint failed: roles.tenant_id, roles.name".
+        ("roles.name", "name"),
         ("kid", "kid"),
     ];
     FIELDS.iter().find(|(needle, _)| constraint.contains(needle)).map(|(_, field)| *field)
@@ -49,6 +51,22 @@ impl From<sqlx::Error> for StoreError {
             E::RowNotFound => Self::NotFound,
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
                 Self::Unavailable(err.to_string())
+            }
+            E::Database(ref db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+                let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or_default();
+                match db.kind() {
+                    // SQLite has no constraint names in errors, only its message.
+                    sqlx::error::ErrorKind::UniqueViolation => {
+                        Self::Conflict { field: constraint_field(db.message()).map(str::to_owned) }
+                    }
+                    sqlx::error::ErrorKind::ForeignKeyViolation => {
+                        Self::MissingReference { constraint: "foreign key".to_owned() }
+                    }
+                    // The primary result code (low byte): 5 BUSY, 6 LOCKED, 10 IOERR,
+                    // 13 FULL, 14 CANTOPEN: the file cannot serve now.
+                    _ if matches!(code & 0xff, 5 | 6 | 10 | 13 | 14) => Self::Unavailable(err.to_string()),
+                    _ => Self::Internal(err.to_string()),
+                }
             }
             E::Database(ref db) => {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
@@ -88,6 +106,10 @@ mod tests {
         assert_eq!(constraint_field("tenants_slug_key"), Some("slug"));
         assert_eq!(constraint_field("idx_roles_tenant_name"), Some("name"));
         assert_eq!(constraint_field("something_else"), None);
+        assert_eq!(constraint_field("UNIQUE constraint failed: users.tenant_id, users.email"), Some("email"));
+        assert_eq!(constraint_field("UNIQUE constraint failed: index 'idx_users_tenant_username'"), Some("username"));
+        assert_eq!(constraint_field("UNIQUE constraint failed: roles.tenant_id, roles.name"), Some("name"));
+        assert_eq!(constraint_field("UNIQUE constraint failed: tenants.slug"), Some("slug"));
     }
 
     #[test]

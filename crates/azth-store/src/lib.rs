@@ -2,7 +2,7 @@
 //!
 //! Services see only the traits of this crate ([`Store`], [`Tx`]) and plain
 //! domain types; SQL and sqlx types stay inside the driver modules
-//! (`postgres/`, later `sqlite/`). A store hands out two kinds of
+//! (`postgres/`, `sqlite/`). A store hands out two kinds of
 //! transaction (ARCHITECTURE.md "Tenancy and row-level security"):
 //!
 //! * [`Store::tenant`] — scoped to one tenant: row-level security applies,
@@ -11,11 +11,13 @@
 //!   the tenant (token look-ups, tenant resolution, workers).
 
 pub mod error;
+pub mod migrations;
 pub mod postgres;
 pub mod repo;
 pub mod repo_admin;
 pub mod repo_audit;
 pub mod repo_notify;
+pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 

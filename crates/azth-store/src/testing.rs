@@ -230,3 +230,39 @@ pub async fn audit_actions(tx: &mut crate::postgres::PgTx, tenant: uuid::Uuid) -
         .await
         .expect("reading audit actions")
 }
+
+/// A fresh, migrated SQLite database in its own temporary directory,
+/// removed when this value is dropped.
+pub struct TestSqlite {
+    pub dir: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+    pub store: crate::sqlite::SqliteStore,
+}
+
+impl TestSqlite {
+    /// A new migrated database file.
+    pub async fn migrated() -> Self {
+        let dir = std::env::temp_dir().join(format!("azth-sqlite-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("azth.db");
+        let store = crate::sqlite::SqliteStore::open(&crate::sqlite::SqliteConfig::new(&path))
+            .await
+            .expect("opening the test SQLite file");
+        crate::sqlite::migrate::up(store.pool()).await.expect("migrating the test SQLite file");
+        Self { dir, path, store }
+    }
+}
+
+impl Drop for TestSqlite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The audit actions of `tenant` in a SQLite store, oldest first.
+pub async fn sqlite_audit_actions(tx: &mut crate::sqlite::SqliteTx, tenant: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar("select action from audit_logs where tenant_id = $1 order by created_at, id")
+        .bind(tenant.hyphenated())
+        .fetch_all(tx.read().await.expect("a connection"))
+        .await
+        .expect("reading audit actions")
+}

@@ -1,67 +1,25 @@
-//! Schema migrations: numbered `.up.sql`/`.down.sql` pairs under
-//! `migrations/postgres/`, embedded in the binary, each applied in its own
-//! transaction.
+//! PostgreSQL schema migrations: `migrations/postgres/`, embedded in the binary.
 
 use sqlx::PgPool;
-use sqlx::migrate::{Migrate, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 
-use crate::StoreError;
+pub use crate::migrations::MigrationStatus;
+use crate::{StoreError, migrations};
 
 /// The embedded PostgreSQL migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// One migration and whether it is applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationStatus {
-    pub version: i64,
-    pub description: String,
-    pub applied: bool,
-}
-
 /// Applies every pending migration.
 pub async fn up(pool: &PgPool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await?;
-    Ok(())
+    migrations::up(&MIGRATOR, pool).await
 }
 
-/// Reverts applied migrations down to version `to` (exclusive), or only the
-/// newest one when `to` is `None`. Returns the versions reverted.
+/// Reverts down to version `to` (exclusive), or only the newest migration.
 pub async fn down(pool: &PgPool, to: Option<i64>) -> Result<Vec<i64>, StoreError> {
-    let applied = applied_versions(pool).await?;
-    let target = match to {
-        Some(t) => t,
-        None => {
-            let mut newest_first = applied.iter().rev();
-            match newest_first.next() {
-                None => return Ok(Vec::new()),
-                Some(_) => newest_first.next().copied().unwrap_or(0),
-            }
-        }
-    };
-    let reverted: Vec<i64> = applied.iter().rev().copied().filter(|v| *v > target).collect();
-    MIGRATOR.undo(pool, target).await?;
-    Ok(reverted)
+    migrations::down(&MIGRATOR, pool, to).await
 }
 
 /// Every known migration, with whether it is applied, oldest first.
 pub async fn status(pool: &PgPool) -> Result<Vec<MigrationStatus>, StoreError> {
-    let applied = applied_versions(pool).await?;
-    Ok(MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type != MigrationType::ReversibleDown)
-        .map(|m| MigrationStatus {
-            version: m.version,
-            description: m.description.to_string(),
-            applied: applied.contains(&m.version),
-        })
-        .collect())
-}
-
-async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    conn.ensure_migrations_table("_sqlx_migrations").await?;
-    let mut versions: Vec<i64> =
-        conn.list_applied_migrations("_sqlx_migrations").await?.into_iter().map(|m| m.version).collect();
-    versions.sort_unstable();
-    Ok(versions)
+    migrations::status(&MIGRATOR, pool).await
 }
