@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use azth_store::postgres::{PgStore, migrate};
+use azth_store::migrations::MigrationStatus;
+use azth_store::postgres::PgStore;
+use azth_store::sqlite::SqliteStore;
 use azth_store::{Store, StoreError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
@@ -16,7 +18,7 @@ use tokio::net::TcpListener;
 use crate::cache::Cache;
 use crate::cache::memory::MemoryCache;
 use crate::cache::redis::RedisCache;
-use crate::config::Config;
+use crate::config::{Backend, Config};
 use crate::hashing::HashPool;
 use crate::keys::{KeyRing, load_master_key};
 use crate::services::bootstrap::{self, Bootstrapped};
@@ -26,10 +28,6 @@ use azth_core::crypto::hash::HashParams;
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error(
-        "no database configured: set AZTH_DATABASE_URL to a postgres:// URL (the embedded SQLite default is not available yet)"
-    )]
-    NoDatabase,
     #[error("database: {0}")]
     Database(#[from] StoreError),
     #[error("cache: {0}")]
@@ -58,15 +56,63 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Opens the PostgreSQL store of `config` and, if asked, applies migrations,
-/// retrying for up to `wait` while the database is still starting.
-pub async fn open_store(config: &Config, migrate_now: bool, wait: Duration) -> Result<PgStore, StartError> {
-    let pg = config.pg_config().ok_or(StartError::NoDatabase)?;
-    let store = PgStore::connect_lazy(&pg)?;
+/// An open database of either backend, for the commands that need more
+/// than the [`Store`] trait (migrations, seeding).
+#[derive(Clone)]
+pub enum Database {
+    Postgres(PgStore),
+    Sqlite(SqliteStore),
+}
+
+impl Database {
+    /// The store behind the services.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Postgres(pg) => Arc::new(pg.clone()),
+            Self::Sqlite(lite) => Arc::new(lite.clone()),
+        }
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate_up(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Postgres(pg) => azth_store::postgres::migrate::up(pg.pool()).await,
+            Self::Sqlite(lite) => azth_store::sqlite::migrate::up(lite.pool()).await,
+        }
+    }
+
+    /// Reverts down to version `to` (exclusive), or the newest migration.
+    pub async fn migrate_down(&self, to: Option<i64>) -> Result<Vec<i64>, StoreError> {
+        match self {
+            Self::Postgres(pg) => azth_store::postgres::migrate::down(pg.pool(), to).await,
+            Self::Sqlite(lite) => azth_store::sqlite::migrate::down(lite.pool(), to).await,
+        }
+    }
+
+    /// Every migration of this backend and whether it is applied.
+    pub async fn migrate_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        match self {
+            Self::Postgres(pg) => azth_store::postgres::migrate::status(pg.pool()).await,
+            Self::Sqlite(lite) => azth_store::sqlite::migrate::status(lite.pool()).await,
+        }
+    }
+}
+
+/// Opens the database of `config` (PostgreSQL, or the embedded SQLite file,
+/// created with its directory when missing), applying pending migrations
+/// when `migrate_now`, retrying for up to `wait` while PostgreSQL is down.
+pub async fn open_store(config: &Config, migrate_now: bool, wait: Duration) -> Result<Database, StartError> {
+    let db = match config.backend() {
+        Backend::Postgres(pg) => Database::Postgres(PgStore::connect_lazy(&pg)?),
+        Backend::Sqlite(lite) => {
+            tracing::info!(path = %lite.path.display(), "embedded SQLite database");
+            Database::Sqlite(SqliteStore::open(&lite).await?)
+        }
+    };
     if migrate_now {
         let deadline = Instant::now() + wait;
         loop {
-            match migrate::up(store.pool()).await {
+            match db.migrate_up().await {
                 Ok(()) => break,
                 Err(e) if e.is_unavailable() && Instant::now() < deadline => {
                     tracing::warn!(error = %e, "database not reachable yet; retrying migrations");
@@ -76,7 +122,7 @@ pub async fn open_store(config: &Config, migrate_now: bool, wait: Duration) -> R
             }
         }
     }
-    Ok(store)
+    Ok(db)
 }
 
 /// Opens the cache of `config`: Redis when a URL is set, else in-process.
@@ -107,8 +153,7 @@ pub struct Application {
 /// configured), cache, master key, key ring and hashing pool.
 pub async fn open_state(config: Config) -> Result<AppState, StartError> {
     crate::install_crypto_provider();
-    let store: Arc<dyn Store> =
-        Arc::new(open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?);
+    let store = open_store(&config, config.database.migrate_on_start, Duration::from_secs(30)).await?.store();
     let cache = open_cache(&config)?;
     let limits: Arc<dyn Cache> = match &config.redis.url {
         Some(_) => Arc::new(crate::cache::fallback::Fallback::new(cache.clone(), 100_000)),

@@ -118,11 +118,19 @@ impl Default for TokenConfig {
     }
 }
 
+/// The database a configuration names.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Postgres(azth_store::postgres::PgConfig),
+    Sqlite(azth_store::sqlite::SqliteConfig),
+}
+
 /// Database settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `postgres://…`; embedded SQLite in the data dir when unset.
+    /// `postgres://…` for production; `sqlite:PATH` for an embedded file
+    /// elsewhere; when unset, embedded SQLite at `<data_dir>/azth.db`.
     #[serde(serialize_with = "serialize_secret_opt")]
     pub url: Option<SecretString>,
     pub max_connections: u32,
@@ -349,8 +357,15 @@ impl Config {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return bad("database.url", "must start with postgres:// (embedded SQLite is used when it is unset)");
+            let sqlite_path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || sqlite_path.is_some()) {
+                return bad(
+                    "database.url",
+                    "must start with postgres:// or sqlite: (embedded SQLite in the data dir is used when it is unset)",
+                );
+            }
+            if sqlite_path.is_some_and(|p| p.is_empty() || p.contains('?')) {
+                return bad("database.url", "sqlite: needs a file path and takes no options");
             }
         }
         if let Some(url) = &self.redis.url {
@@ -448,10 +463,29 @@ impl Config {
         }
     }
 
-    /// Pool settings of the PostgreSQL store, when a database URL is set.
+    /// Which database this configuration names: PostgreSQL for a
+    /// `postgres://` URL, else the embedded SQLite file.
+    pub fn backend(&self) -> Backend {
+        if let Some(pg) = self.pg_config() {
+            return Backend::Postgres(pg);
+        }
+        let path = match &self.database.url {
+            Some(url) => {
+                let url = url.expose_secret();
+                PathBuf::from(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url))
+            }
+            None => self.data_dir.join("azth.db"),
+        };
+        let mut sqlite = azth_store::sqlite::SqliteConfig::new(path);
+        sqlite.readers = self.database.max_connections.clamp(1, 16);
+        sqlite.acquire_timeout = Duration::from_millis(self.database.acquire_timeout_ms);
+        Backend::Sqlite(sqlite)
+    }
+
+    /// Pool settings of the PostgreSQL store, when a `postgres://` URL is set.
     pub fn pg_config(&self) -> Option<azth_store::postgres::PgConfig> {
         let db = &self.database;
-        let url = db.url.clone()?;
+        let url = db.url.clone().filter(|u| u.expose_secret().starts_with("postgres"))?;
         let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Some(azth_store::postgres::PgConfig {
             url,
@@ -580,8 +614,23 @@ mod tests {
         let err = Config::load_from(None, env(&[("AZTH_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
         assert!(!err.contains("mysql://x"), "no value echoed: {err}");
+        let err = Config::load_from(None, env(&[("AZTH_DATABASE_URL", "sqlite:")])).unwrap_err().to_string();
+        assert!(err.contains("database.url"), "{err}");
         let err = Config::load_from(None, env(&[("AZTH_DATABASE__MAX_CONNECTIONS", "0")])).unwrap_err().to_string();
         assert!(err.contains("database.max_connections"), "{err}");
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend() {
+        let (config, _) = Config::load_from(None, env(&[])).unwrap();
+        match config.backend() {
+            Backend::Sqlite(s) => assert_eq!(s.path, PathBuf::from("./data").join("azth.db")),
+            other => panic!("{other:?}"),
+        }
+        let (config, _) = Config::load_from(None, env(&[("AZTH_DATABASE_URL", "sqlite:/tmp/x.db")])).unwrap();
+        assert!(matches!(config.backend(), Backend::Sqlite(s) if s.path == std::path::Path::new("/tmp/x.db")));
+        let (config, _) = Config::load_from(None, env(&[("AZTH_DATABASE_URL", "postgres://u@h/db")])).unwrap();
+        assert!(matches!(config.backend(), Backend::Postgres(_)));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[allow(dead_code)]
+#[path = "api/db.rs"]
+mod db;
+#[allow(dead_code)]
 #[path = "api/support.rs"]
 mod support;
 
@@ -45,7 +48,10 @@ async fn exporting_100k_audit_rows_keeps_peak_memory_bounded() {
     let operator = app.operator().await;
     let tenant = app.admin_tenant(&operator, "export-mem").await;
 
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
+    let support::Storage::Postgres(db) = &app.db else {
+        panic!("this test seeds with PostgreSQL's generate_series: run it on the default backend");
+    };
+    let store = azth_store::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
     let mut tx = store.system_tx("test: seed 100k audit rows").await.unwrap();
     sqlx::query(
         "insert into audit_logs (tenant_id, user_id, action, resource_type, resource_id, new_values,

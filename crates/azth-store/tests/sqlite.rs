@@ -118,7 +118,8 @@ async fn audit_rows_carry_the_actor_and_roll_back_with_their_transaction() {
             "suspended".into()
         )
     );
-    let left: i64 = sqlx::query_scalar("select count(*) from audit_context").fetch_one(tx.read().await.unwrap()).await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("select count(*) from audit_context").fetch_one(tx.read().await.unwrap()).await.unwrap();
     assert_eq!(left, 0, "the context does not outlive its transaction");
 }
 

@@ -11,7 +11,6 @@ use azth_server::Config;
 use azth_server::app::{Application, open_state, open_store, shutdown_signal};
 use azth_server::keys::{self, load_master_key};
 use azth_server::services::bootstrap::{self, Bootstrapped};
-use azth_store::postgres::migrate;
 use clap::{Parser, Subcommand};
 
 mod operator;
@@ -307,9 +306,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             let mut app = Application::build(config).await?;
-            let url = app.state().config.public_url();
+            let config = app.state().config.clone();
             if let Some(created) = app.take_bootstrapped() {
-                print_bootstrapped(&url, &created);
+                print_bootstrapped(&config, &created);
             }
             tracing::info!(addr = %app.local_addr(), "azth listening");
             app.run_until_stopped(shutdown_signal()).await?;
@@ -318,18 +317,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bootstrap => {
             let state = open_state(config).await?;
             match bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await {
-                Ok(Some(created)) => print_bootstrapped(&state.config.public_url(), &created),
+                Ok(Some(created)) => print_bootstrapped(&state.config, &created),
                 Ok(None) => println!("already bootstrapped: a tenant exists"),
                 Err(e) => anyhow::bail!("bootstrap failed: {}", e.detail.clone().unwrap_or_else(|| e.code.to_string())),
             }
             Ok(())
         }
         Command::Keys(cmd) => {
-            let store = open_store(&config, false, Duration::ZERO).await?;
+            let store = open_store(&config, false, Duration::ZERO).await?.store();
+            let store = store.as_ref();
             match cmd {
                 KeysCommand::Rotate { out } => {
                     let master = load_master_key(&config)?;
-                    let kid = keys::rotate(&store, &master).await?;
+                    let kid = keys::rotate(store, &master).await?;
                     if out.json {
                         println!("{}", serde_json::json!({"kid": kid}));
                     } else {
@@ -337,7 +337,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     }
                 }
                 KeysCommand::List { out } => {
-                    let keys = keys::list(&store).await?;
+                    let keys = keys::list(store).await?;
                     if out.json {
                         let list: Vec<serde_json::Value> = keys
                             .iter()
@@ -368,15 +368,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             operator::seed(config, tenants, users, &password).await
         }
         Command::Migrate(cmd) => {
-            let store = open_store(&config, false, Duration::ZERO).await?;
-            let pool = store.pool();
+            let db = open_store(&config, false, Duration::ZERO).await?;
             match cmd {
                 MigrateCommand::Up => {
-                    migrate::up(pool).await?;
+                    db.migrate_up().await?;
                     println!("migrations applied");
                 }
                 MigrateCommand::Down { to } => {
-                    let reverted = migrate::down(pool, to).await?;
+                    let reverted = db.migrate_down(to).await?;
                     if reverted.is_empty() {
                         println!("nothing to revert");
                     }
@@ -385,7 +384,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     }
                 }
                 MigrateCommand::Status => {
-                    for m in migrate::status(pool).await? {
+                    for m in db.migrate_status().await? {
                         let state = if m.applied { "applied" } else { "pending" };
                         println!("{:04} {:<8} {}", m.version, state, m.description);
                     }
@@ -398,9 +397,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 /// Tells the operator how to sign in the first time (the generated password
 /// is shown here once and never again).
-fn print_bootstrapped(url: &str, created: &Bootstrapped) {
+fn print_bootstrapped(config: &Config, created: &Bootstrapped) {
+    let url = config.public_url();
     println!("azth: created the system tenant and its first operator");
     println!("  sign in:  POST {url}/api/v1/auth/login  (header X-Tenant-ID: system)");
+    println!("  tenant:   system");
     println!("  email:    {}", created.admin_email);
     match &created.generated_password {
         Some(password) => {
@@ -408,6 +409,19 @@ fn print_bootstrapped(url: &str, created: &Bootstrapped) {
         }
         None => println!("  password: the one in AZTH_BOOTSTRAP_ADMIN_PASSWORD"),
     }
+    if let azth_server::config::Backend::Sqlite(lite) = config.backend() {
+        println!("  database: {} (embedded SQLite; set AZTH_DATABASE_URL for PostgreSQL)", lite.path.display());
+    }
+    if config.smtp_url.is_none() {
+        println!(
+            "  outbox:   {} (emails and SMS are written here until SMTP is configured)",
+            config.data_dir.join("outbox").display()
+        );
+    }
+    println!(
+        "  try:      curl -s {url}/api/v1/auth/login -H 'X-Tenant-ID: system' -H 'Content-Type: application/json' \\"
+    );
+    println!("              -d '{{\"identifier\": \"{}\", \"password\": \"…\"}}'", created.admin_email);
 }
 
 /// Prints the effective configuration: JSON, or one `key: value` line per key.

@@ -142,7 +142,11 @@ pub async fn roles(config: Config, cmd: RolesCommand) -> anyhow::Result<()> {
 pub async fn seed(config: Config, tenants: u32, users: u32, password: &PasswordInput) -> anyhow::Result<()> {
     anyhow::ensure!(tenants > 0, "--tenants must be at least 1");
     let password = read_password(password)?.unwrap_or_else(|| SecretString::from("seed-password-1234".to_owned()));
-    let store = azth_server::app::open_store(&config, true, std::time::Duration::from_secs(30)).await?;
+    let azth_server::app::Database::Postgres(store) =
+        azth_server::app::open_store(&config, true, std::time::Duration::from_secs(30)).await?
+    else {
+        anyhow::bail!("dev seed loads PostgreSQL with COPY: set AZTH_DATABASE_URL to a postgres:// URL");
+    };
     let params: azth_core::crypto::hash::HashParams =
         config.password_hash.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let hash = azth_core::crypto::hash::hash_password(password.expose_secret().as_bytes(), &params)?;

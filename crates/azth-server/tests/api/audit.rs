@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::admin_support::{AdminTenant, code_of};
+use crate::db::Arg;
 use crate::support::{TestApp, spawn_app};
 
 /// An audit row the test writes directly, with a chosen time.
@@ -28,41 +29,41 @@ pub struct Seed {
 /// user agent hold commas, quotes and a newline, for CSV.
 pub async fn seed(app: &TestApp, tenant: &str, rows: &[Seed]) {
     let tenant = Uuid::parse_str(tenant).unwrap();
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: seed audit rows").await.unwrap();
-    sqlx::query(
+    let args: Vec<Vec<Arg>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                Arg::Uuid(r.id),
+                Arg::Uuid(tenant),
+                Arg::OptUuid(r.user_id),
+                Arg::Text(r.action.clone()),
+                Arg::Text(r.resource_type.clone()),
+                Arg::OptUuid(r.resource_id),
+                Arg::Json(json!({"note": "a, \"quoted\"\nline", "n": i + 1})),
+                Arg::Time(r.created_at),
+            ]
+        })
+        .collect();
+    app.exec_many(
         "insert into audit_logs (id, tenant_id, user_id, action, resource_type, resource_id, new_values,
                                  ip_address, user_agent, created_at)
-         select s.id, $1, s.user_id, s.action, s.resource_type, s.resource_id,
-                jsonb_build_object('note', E'a, \"quoted\"\\nline', 'n', s.n),
-                '203.0.113.9'::inet, 'Agent/1.0 (x, \"y\")', s.created_at
-         from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[])
-              with ordinality as s(id, user_id, action, resource_type, resource_id, created_at, n)",
+         values ($1, $2, $3, $4, $5, $6, $7, '203.0.113.9', 'Agent/1.0 (x, \"y\")', $8)",
+        &args,
     )
-    .bind(tenant)
-    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.resource_type.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.resource_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .execute(tx.conn())
-    .await
-    .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    .await;
 }
 
 /// Every audit row id of `tenant`, newest first, straight from the database.
 async fn truth(app: &TestApp, tenant: &str) -> Vec<String> {
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: read audit").await.unwrap();
-    let ids: Vec<Uuid> =
-        sqlx::query_scalar("select id from audit_logs where tenant_id = $1::uuid order by created_at desc, id desc")
-            .bind(tenant)
-            .fetch_all(tx.conn())
-            .await
-            .unwrap();
-    ids.iter().map(Uuid::to_string).collect()
+    app.rows(
+        "select id from audit_logs where tenant_id = $1 order by created_at desc, id desc",
+        &[Arg::Uuid(tenant.parse().unwrap())],
+    )
+    .await
+    .into_iter()
+    .filter_map(|r| r.into_iter().next().flatten())
+    .collect()
 }
 
 /// Walks `GET /audit-logs?<query>` page by page; returns every item in order.

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
+use crate::db::Arg;
 use crate::support::{ADMIN_PASSWORD, Spawn, TestApp, problem, spawn_app, spawn_with, strong_password};
 
 async fn app_with_tenant(slug: &str) -> TestApp {
@@ -673,14 +674,7 @@ async fn cookie_mode_with_csrf() {
 async fn inactive_users_learn_it_only_with_the_right_password() {
     let app = app_with_tenant("acme").await;
     let c = app.signed_up("acme").await;
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: suspend user").await.unwrap();
-    sqlx::query("update users set status = 'suspended' where email = $1")
-        .bind(&c.email)
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    app.exec("update users set status = 'suspended' where email = $1", &[Arg::Text(c.email.clone())]).await;
 
     assert_eq!(code(app.login("acme", &c.email, "wrong-password-1").await).await, (401, "INVALID_CREDENTIALS".into()));
     assert_eq!(code(app.login("acme", &c.email, &c.password).await).await, (403, "FORBIDDEN".into()));
@@ -777,14 +771,12 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
 async fn idle_sessions_expire() {
     let app = app_with_tenant("acme").await;
     let c = app.signed_up("acme").await;
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: age the session").await.unwrap();
-    sqlx::query("update sessions set last_activity = now() - interval '2 days' where id = $1::uuid")
-        .bind(&c.session_id)
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    app.exec(
+        "update sessions set last_activity = $2 where id = $1",
+        &[Arg::Uuid(c.session_id.parse().unwrap()), Arg::Time(two_days_ago)],
+    )
+    .await;
     // The default idle timeout is 1440 minutes.
     assert_eq!(code(app.refresh(&c.refresh).await).await, (401, "TOKEN_EXPIRED".into()));
 }

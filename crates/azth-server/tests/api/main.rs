@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_support;
+mod db;
 mod support;
 
 mod admin_users;

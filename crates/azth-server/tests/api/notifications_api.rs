@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::admin_support::code_of;
+use crate::db::Arg;
 use crate::support::{Spawn, TestApp, eventually, problem, spawn_app, spawn_with};
 
 /// A notification of `tenant` written directly with `status` (one
@@ -23,29 +24,40 @@ pub async fn notification(
     status: &str,
     created_at: DateTime<Utc>,
 ) -> String {
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: seed a notification").await.unwrap();
     let id = Uuid::now_v7();
-    sqlx::query(
+    let now = Utc::now();
+    let subject = (channel == "email").then(|| "Your code".to_owned());
+    let sent_at = (status == "sent").then_some(now);
+    let error = matches!(status, "failed" | "retrying").then(|| "550 no such user".to_owned());
+    let retries = match status {
+        "failed" => 4,
+        "retrying" => 1,
+        _ => 0,
+    };
+    let scheduled = if status == "sending" { now + Duration::hours(1) } else { now };
+    app.exec(
         "insert into notifications (id, tenant_id, type, template, recipient, subject, content, status,
                                     sent_at, error_message, retry_count, scheduled_at, created_at)
-         values ($1, $2::uuid, $3, 'otp', $4, case when $3 = 'email' then 'Your code' end,
-                 'Your code is 123456. It expires in 10 minutes.', $5,
-                 case when $5 = 'sent' then now() end,
-                 case when $5 in ('failed', 'retrying') then '550 no such user' end,
-                 case when $5 = 'failed' then 4 when $5 = 'retrying' then 1 else 0 end,
-                 case when $5 = 'sending' then now() + interval '1 hour' else now() end, $6)",
+         values ($1, $2, $3, 'otp', $4, $5, 'Your code is 123456. It expires in 10 minutes.', $6,
+                 $7, $8, $9, $10, $11)",
+        &[
+            Arg::Uuid(id),
+            Arg::Uuid(tenant.parse().unwrap()),
+            Arg::Text(channel.to_owned()),
+            Arg::Text(recipient.to_owned()),
+            match subject {
+                Some(s) => Arg::Text(s),
+                None => Arg::OptText(None),
+            },
+            Arg::Text(status.to_owned()),
+            Arg::OptTime(sent_at),
+            Arg::OptText(error),
+            Arg::Int(retries),
+            Arg::Time(scheduled),
+            Arg::Time(created_at),
+        ],
     )
-    .bind(id)
-    .bind(tenant)
-    .bind(channel)
-    .bind(recipient)
-    .bind(status)
-    .bind(created_at)
-    .execute(tx.conn())
-    .await
-    .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    .await;
     id.to_string()
 }
 

@@ -13,6 +13,7 @@ use azth_store::{NewNotification, OutboxMessage};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use crate::db::Arg;
 use crate::support::{Spawn, TestApp, spawn_app, spawn_with};
 
 /// A minimal SMTP server that accepts every message and keeps it.
@@ -218,23 +219,28 @@ async fn queue(app: &TestApp, n: usize) -> Vec<uuid::Uuid> {
 
 /// Makes every scheduled retry (and every lease) due now.
 async fn advance_clock(app: &TestApp) {
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("t").await.unwrap();
-    sqlx::query("update notifications set scheduled_at = now() - interval '1 second' where status <> 'sent'")
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    app.exec(
+        "update notifications set scheduled_at = $1 where status <> 'sent'",
+        &[Arg::Time(chrono::Utc::now() - chrono::Duration::seconds(1))],
+    )
+    .await;
 }
 
 async fn row(app: &TestApp, id: uuid::Uuid) -> (String, i32, Option<String>, bool) {
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("t").await.unwrap();
-    sqlx::query_as("select status, retry_count, error_message, sent_at is not null from notifications where id = $1")
-        .bind(id)
-        .fetch_one(tx.conn())
+    let row = app
+        .rows(
+            "select status, retry_count, error_message, case when sent_at is null then 'no' else 'yes' end
+             from notifications where id = $1",
+            &[Arg::Uuid(id)],
+        )
         .await
-        .unwrap()
+        .remove(0);
+    (
+        row[0].clone().unwrap(),
+        row[1].as_deref().unwrap().parse().unwrap(),
+        row[2].clone(),
+        row[3].as_deref() == Some("yes"),
+    )
 }
 
 #[tokio::test]
@@ -318,24 +324,16 @@ async fn maintenance_creates_partitions_and_purges_expired_rows() {
     let app = spawn_app().await;
     app.create_tenant("acme", json!({})).await;
     let c = app.signed_up("acme").await;
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("t").await.unwrap();
-    sqlx::query("update sessions set expires_at = now() - interval '3 days' where id = $1::uuid")
-        .bind(&c.session_id)
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    let session = Arg::Uuid(c.session_id.parse().unwrap());
+    app.exec(
+        "update sessions set expires_at = $2 where id = $1",
+        &[session.clone(), Arg::Time(chrono::Utc::now() - chrono::Duration::days(3))],
+    )
+    .await;
     let (_, _, purged) = azth_server::maintenance::run_once(&app.state).await.unwrap();
     assert_eq!(purged.sessions, 1);
-    let mut tx = store.system_tx("t").await.unwrap();
-    let left: i64 = sqlx::query_scalar("select count(*) from refresh_tokens where session_id = $1::uuid")
-        .bind(&c.session_id)
-        .fetch_one(tx.conn())
-        .await
-        .unwrap();
-    assert_eq!(left, 0, "refresh tokens go with their session");
-    drop(tx);
+    let left = app.scalar("select count(*) from refresh_tokens where session_id = $1", &[session]).await;
+    assert_eq!(left.as_deref(), Some("0"), "refresh tokens go with their session");
     let (created, dropped, _) = azth_server::maintenance::run_once(&app.state).await.unwrap();
     assert_eq!((created, dropped), (0, 0), "idempotent");
 }

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
+use crate::db::Arg;
 use crate::support::{Creds, Spawn, TestApp, problem, spawn_app, spawn_with, strong_password};
 
 async fn app_with(slug: &str, settings: Value) -> TestApp {
@@ -310,14 +311,11 @@ async fn password_reset_is_single_use_revokes_sessions_and_keeps_mfa() {
     // An expired token fails.
     app.post_json("/api/v1/auth/password/forgot", Some("acme"), json!({"email": c.email})).await;
     let token = app.nth_message(&c.email, "password_reset", 2).await.token();
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: expire").await.unwrap();
-    sqlx::query("update users set password_reset_expires_at = now() - interval '1 minute' where email = $1")
-        .bind(&c.email)
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    app.exec(
+        "update users set password_reset_expires_at = $2 where email = $1",
+        &[Arg::Text(c.email.clone()), Arg::Time(chrono::Utc::now() - chrono::Duration::minutes(1))],
+    )
+    .await;
     assert_eq!(code_of(reset(token, strong_password()).await).await.1, "TOKEN_INVALID");
 
     let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
@@ -411,13 +409,11 @@ async fn expired_codes_fail_and_concurrent_verifications_have_one_winner() {
 
     send_code(&app, "password_reset", &c.email).await;
     let code = app.nth_message(&c.email, "otp", 2).await.code();
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: expire").await.unwrap();
-    sqlx::query("update otp_codes set expires_at = now() - interval '1 second' where purpose = 'password_reset'")
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    azth_store::Tx::commit(Box::new(tx)).await.unwrap();
+    app.exec(
+        "update otp_codes set expires_at = $1 where purpose = 'password_reset'",
+        &[Arg::Time(chrono::Utc::now() - chrono::Duration::seconds(1))],
+    )
+    .await;
     assert_eq!(code_of(verify_code(&app, "password_reset", &c.email, &code).await).await.1, "INVALID_MFA_CODE");
 
     // A reset code yields a reset token that works with /password/reset.

@@ -18,13 +18,27 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub client: reqwest::Client,
-    #[allow(dead_code)] // owned so the database lives as long as the app
-    pub db: TestDb,
+    /// The database (owned, so it lives as long as the app).
+    pub db: Storage,
     pub db_proxy: Option<Proxy>,
     pub state: AppState,
     pub data_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Where a test app keeps its data: the suite runs on each backend
+/// (`AZTH_TEST_BACKEND=postgres`, the default, or `sqlite`).
+pub enum Storage {
+    /// Its own PostgreSQL database, dropped with the app.
+    Postgres(TestDb),
+    /// Its own SQLite file in the app's data dir.
+    Sqlite(std::path::PathBuf),
+}
+
+/// Whether this run of the suite uses the embedded SQLite store.
+pub fn on_sqlite() -> bool {
+    std::env::var("AZTH_TEST_BACKEND").is_ok_and(|b| b == "sqlite")
 }
 
 /// A change to the test configuration before the app is built.
@@ -33,7 +47,8 @@ pub type Tweak = Box<dyn FnOnce(&mut Config) + Send>;
 /// Options for [`spawn_with`].
 #[derive(Default)]
 pub struct Spawn {
-    /// Route the database connection through a proxy the test can cut.
+    /// Route the database connection through a proxy the test can cut
+    /// (a PostgreSQL outage: such a test runs on PostgreSQL on every run).
     pub db_proxy: bool,
     pub extra: Option<Router<AppState>>,
     pub tweak: Option<Tweak>,
@@ -71,16 +86,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(opts: Spawn) -> TestApp {
-    let db = TestDb::migrated().await;
-    let (db_url, db_proxy) = if opts.db_proxy {
-        let (host, port) = cluster_address();
-        let proxy = Proxy::start(&format!("{host}:{port}")).await;
-        let url = db.url.replace(&format!("@{host}:{port}/"), &format!("@{}/", proxy.addr));
-        (url, Some(proxy))
+    let (mut config, db, db_proxy) = if on_sqlite() && !opts.db_proxy {
+        let mut config = test_config("sqlite:unset");
+        let path = config.data_dir.join("azth.db");
+        config.database.url = Some(SecretString::from(format!("sqlite:{}", path.display())));
+        (config, Storage::Sqlite(path), None)
     } else {
-        (db.url.clone(), None)
+        let db = TestDb::migrated().await;
+        let (db_url, db_proxy) = if opts.db_proxy {
+            let (host, port) = cluster_address();
+            let proxy = Proxy::start(&format!("{host}:{port}")).await;
+            let url = db.url.replace(&format!("@{host}:{port}/"), &format!("@{}/", proxy.addr));
+            (url, Some(proxy))
+        } else {
+            (db.url.clone(), None)
+        };
+        (test_config(&db_url), Storage::Postgres(db), db_proxy)
     };
-    let mut config = test_config(&db_url);
     if let Some(tweak) = opts.tweak {
         tweak(&mut config);
     }
@@ -301,14 +323,15 @@ impl TestApp {
 
     /// Audit actions recorded in `tenant`, oldest first.
     pub async fn audit_actions(&self, tenant: uuid::Uuid) -> Vec<String> {
-        let store = azth_store::postgres::PgStore::connect_lazy(&self.db.pg_config()).unwrap();
-        let mut tx = store.system_tx("test: read audit").await.unwrap();
-        sqlx_query_actions(&mut tx, tenant).await
+        self.rows(
+            "select action from audit_logs where tenant_id = $1 order by created_at, id",
+            &[crate::db::Arg::Uuid(tenant)],
+        )
+        .await
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect()
     }
-}
-
-async fn sqlx_query_actions(tx: &mut azth_store::postgres::PgTx, tenant: uuid::Uuid) -> Vec<String> {
-    azth_store::testing::audit_actions(tx, tenant).await
 }
 
 impl Drop for TestApp {

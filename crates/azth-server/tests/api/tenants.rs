@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::admin_support::code_of;
+use crate::db::Arg;
 use crate::support::{problem, spawn_app, strong_password};
 
 #[tokio::test]
@@ -215,28 +216,26 @@ async fn the_system_override_works_for_operators_only() {
     let user: Value = r.json().await.unwrap();
     assert_eq!(user["tenant_id"], a.id.as_str());
     // The audit trail: in alpha, by the operator, naming the operator's tenant.
-    let store = azth_store::postgres::PgStore::connect_lazy(&app.db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: audit").await.unwrap();
-    let row: (Option<uuid::Uuid>, Option<Value>) = sqlx::query_as(
-        "select user_id, new_values from audit_logs where tenant_id = $1 and action = 'users.created' and resource_id = $2",
-    )
-    .bind(uuid::Uuid::parse_str(&a.id).unwrap())
-    .bind(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap())
-    .fetch_one(tx.conn())
-    .await
-    .unwrap();
-    assert_eq!(row.0.unwrap().to_string(), operator.user_id);
+    let (tenant_arg, user_arg) =
+        (Arg::Uuid(a.id.parse().unwrap()), Arg::Uuid(user["id"].as_str().unwrap().parse().unwrap()));
+    let row = app
+        .rows(
+            "select user_id, new_values from audit_logs where tenant_id = $1 and action = 'users.created' and resource_id = $2",
+            &[tenant_arg.clone(), user_arg.clone()],
+        )
+        .await
+        .remove(0);
+    assert_eq!(row[0].as_deref(), Some(operator.user_id.as_str()));
     let system = app.expect(Method::GET, "/api/v1/tenant", &operator.access, None, 200).await["id"].clone();
-    assert_eq!(row.1.unwrap()["operator_tenant_id"], system);
-    let trigger_row: (Option<uuid::Uuid>,) = sqlx::query_as(
-        "select user_id from audit_logs where tenant_id = $1 and action = 'INSERT' and resource_type = 'users' and resource_id = $2",
-    )
-    .bind(uuid::Uuid::parse_str(&a.id).unwrap())
-    .bind(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap())
-    .fetch_one(tx.conn())
-    .await
-    .unwrap();
-    assert_eq!(trigger_row.0.unwrap().to_string(), operator.user_id);
+    let new_values: Value = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
+    assert_eq!(new_values["operator_tenant_id"], system);
+    let trigger_row = app
+        .scalar(
+            "select user_id from audit_logs where tenant_id = $1 and action = 'INSERT' and resource_type = 'users' and resource_id = $2",
+            &[tenant_arg, user_arg],
+        )
+        .await;
+    assert_eq!(trigger_row.as_deref(), Some(operator.user_id.as_str()));
 
     // Everyone else: TENANT_MISMATCH, even a tenant owner holding every tenant permission,
     // and a system-tenant user without a system-scope permission.

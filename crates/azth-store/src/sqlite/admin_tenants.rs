@@ -28,5 +28,4 @@ impl AdminTenantRepo for SqliteTx {
     async fn soft_delete_tenant(&mut self, id: Uuid) -> Result<Option<Tenant>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

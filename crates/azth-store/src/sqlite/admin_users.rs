@@ -17,11 +17,21 @@ impl AdminUserRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn find_user(&mut self, tenant_id: Uuid, id: Uuid, include_deleted: bool) -> Result<Option<User>, StoreError> {
+    async fn find_user(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        include_deleted: bool,
+    ) -> Result<Option<User>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn admin_update_user( &mut self, tenant_id: Uuid, id: Uuid, patch: &AdminUserPatch) -> Result<Option<User>, StoreError> {
+    async fn admin_update_user(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        patch: &AdminUserPatch,
+    ) -> Result<Option<User>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -40,5 +50,4 @@ impl AdminUserRepo for SqliteTx {
     async fn lock_tenant(&mut self, tenant_id: Uuid) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

@@ -16,12 +16,15 @@ impl AuditLogRepo for SqliteTx {
     async fn list_audit(&mut self, tenant_id: Uuid, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }
 
 #[async_trait]
 impl NotificationAdminRepo for SqliteTx {
-    async fn list_notifications( &mut self, tenant_id: Uuid, filter: &NotificationFilter) -> Result<Vec<NotificationView>, StoreError> {
+    async fn list_notifications(
+        &mut self,
+        tenant_id: Uuid,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<NotificationView>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -36,5 +39,4 @@ impl NotificationAdminRepo for SqliteTx {
     async fn delete_notification_template(&mut self, tenant_id: Uuid, name: &str) -> Result<bool, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

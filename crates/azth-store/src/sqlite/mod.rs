@@ -118,12 +118,7 @@ impl SqliteStore {
 
     /// A tenant-scoped transaction with its concrete type.
     pub fn tenant_tx(&self, ctx: &AuditContext) -> SqliteTx {
-        SqliteTx {
-            store: self.clone(),
-            scope: Some(ctx.tenant_id),
-            audit: AuditRow::of(ctx, true),
-            state: State::Idle,
-        }
+        SqliteTx { store: self.clone(), scope: Some(ctx.tenant_id), audit: AuditRow::of(ctx, true), state: State::Idle }
     }
 
     /// A transaction that sees every tenant.

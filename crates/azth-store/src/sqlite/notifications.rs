@@ -17,7 +17,11 @@ impl NotificationRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn claim_notifications( &mut self, limit: i64, lease: chrono::Duration) -> Result<Vec<OutboxMessage>, StoreError> {
+    async fn claim_notifications(
+        &mut self,
+        limit: i64,
+        lease: chrono::Duration,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -25,22 +29,36 @@ impl NotificationRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn mark_notification_failed( &mut self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+    async fn mark_notification_failed(
+        &mut self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }
 
 #[async_trait]
 impl TemplateRepo for SqliteTx {
-    async fn notification_template( &mut self, tenant_id: Uuid, name: &str) -> Result<Option<StoredTemplate>, StoreError> {
+    async fn notification_template(
+        &mut self,
+        tenant_id: Uuid,
+        name: &str,
+    ) -> Result<Option<StoredTemplate>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn upsert_notification_template( &mut self, tenant_id: Uuid, name: &str, subject: &str, text_body: &str, html_body: Option<&str>) -> Result<StoredTemplate, StoreError> {
+    async fn upsert_notification_template(
+        &mut self,
+        tenant_id: Uuid,
+        name: &str,
+        subject: &str,
+        text_body: &str,
+        html_body: Option<&str>,
+    ) -> Result<StoredTemplate, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }
 
 #[async_trait]
@@ -56,5 +74,4 @@ impl MaintenanceRepo for SqliteTx {
     async fn purge_expired(&mut self, cutoff: DateTime<Utc>) -> Result<Purged, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

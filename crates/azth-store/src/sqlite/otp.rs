@@ -17,7 +17,13 @@ impl OtpRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn live_otp( &mut self, tenant_id: Uuid, channel: &str, purpose: &str, target: &str) -> Result<Option<OtpCode>, StoreError> {
+    async fn live_otp(
+        &mut self,
+        tenant_id: Uuid,
+        channel: &str,
+        purpose: &str,
+        target: &str,
+    ) -> Result<Option<OtpCode>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -25,8 +31,12 @@ impl OtpRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn count_otp_since( &mut self, tenant_id: Uuid, channel: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    async fn count_otp_since(
+        &mut self,
+        tenant_id: Uuid,
+        channel: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

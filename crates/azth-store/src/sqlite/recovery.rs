@@ -21,7 +21,13 @@ impl RecoveryRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn enable_mfa( &mut self, tenant_id: Uuid, user_id: Uuid, backup: &[String], step: i64) -> Result<(), StoreError> {
+    async fn enable_mfa(
+        &mut self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        backup: &[String],
+        step: i64,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -41,7 +47,13 @@ impl RecoveryRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn set_email_verification( &mut self, tenant_id: Uuid, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn set_email_verification(
+        &mut self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -49,7 +61,13 @@ impl RecoveryRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn set_password_reset( &mut self, tenant_id: Uuid, user_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn set_password_reset(
+        &mut self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -76,5 +94,4 @@ impl RecoveryRepo for SqliteTx {
     async fn set_verified_phone(&mut self, tenant_id: Uuid, user_id: Uuid, phone: &str) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

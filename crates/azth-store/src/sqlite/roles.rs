@@ -13,7 +13,12 @@ use uuid::Uuid;
 
 #[async_trait]
 impl RoleRepo for SqliteTx {
-    async fn list_roles( &mut self, tenant_id: Uuid, after: Option<(String, Uuid)>, limit: i64) -> Result<Vec<Role>, StoreError> {
+    async fn list_roles(
+        &mut self,
+        tenant_id: Uuid,
+        after: Option<(String, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<Role>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -25,11 +30,22 @@ impl RoleRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn insert_role(&mut self, tenant_id: Uuid, name: &str, description: Option<&str>) -> Result<Role, StoreError> {
+    async fn insert_role(
+        &mut self,
+        tenant_id: Uuid,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<Role, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn update_role( &mut self, tenant_id: Uuid, id: Uuid, name: Option<&str>, description: Option<Option<&str>>) -> Result<Option<Role>, StoreError> {
+    async fn update_role(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        name: Option<&str>,
+        description: Option<Option<&str>>,
+    ) -> Result<Option<Role>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -37,7 +53,12 @@ impl RoleRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn set_role_permissions( &mut self, tenant_id: Uuid, role_id: Uuid, names: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn set_role_permissions(
+        &mut self,
+        tenant_id: Uuid,
+        role_id: Uuid,
+        names: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -49,7 +70,14 @@ impl RoleRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn assign_role( &mut self, tenant_id: Uuid, user_id: Uuid, role_id: Uuid, assigned_by: Option<Uuid>, expires_at: Option<DateTime<Utc>>) -> Result<Assignment, StoreError> {
+    async fn assign_role(
+        &mut self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role_id: Uuid,
+        assigned_by: Option<Uuid>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Assignment, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -64,5 +92,4 @@ impl RoleRepo for SqliteTx {
     async fn count_active_owners(&mut self, tenant_id: Uuid, excluding: Option<Uuid>) -> Result<i64, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

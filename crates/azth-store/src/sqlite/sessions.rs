@@ -17,7 +17,13 @@ impl SessionRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn insert_refresh_token( &mut self, tenant_id: Uuid, session_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn insert_refresh_token(
+        &mut self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -33,7 +39,13 @@ impl SessionRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn rotate_session_token( &mut self, tenant_id: Uuid, id: Uuid, old_hash: &str, new_hash: &str) -> Result<bool, StoreError> {
+    async fn rotate_session_token(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -45,12 +57,16 @@ impl SessionRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn revoke_user_sessions( &mut self, tenant_id: Uuid, user_id: Uuid, except: Option<Uuid>) -> Result<Vec<Uuid>, StoreError> {
+    async fn revoke_user_sessions(
+        &mut self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        except: Option<Uuid>,
+    ) -> Result<Vec<Uuid>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
     async fn touch_session(&mut self, tenant_id: Uuid, id: Uuid) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }

@@ -108,7 +108,11 @@ impl TenantRepo for SqliteTx {
     async fn tenant_by_id(&mut self, tenant: Uuid) -> Result<Option<Tenant>, StoreError> {
         let sql = format!("select {COLUMNS} from tenants where id = $1 and ($2 is null or id = $2)");
         let scope = self.scope_text();
-        one(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id(tenant)).bind(scope).fetch_optional(self.read().await?).await?)
+        one(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id(tenant))
+            .bind(scope)
+            .fetch_optional(self.read().await?)
+            .await?)
     }
 
     async fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<Tenant>, StoreError> {
@@ -123,7 +127,11 @@ impl TenantRepo for SqliteTx {
              where lower(domain) = lower($1) and deleted_at is null and ($2 is null or id = $2)"
         );
         let scope = self.scope_text();
-        one(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(domain).bind(scope).fetch_optional(self.read().await?).await?)
+        one(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(domain)
+            .bind(scope)
+            .fetch_optional(self.read().await?)
+            .await?)
     }
 
     async fn insert_tenant(&mut self, new: &NewTenant) -> Result<Tenant, StoreError> {

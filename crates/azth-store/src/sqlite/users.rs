@@ -91,19 +91,37 @@ impl UserRepo for SqliteTx {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn user_credentials( &mut self, tenant_id: Uuid, identifier: &str) -> Result<Option<UserCredentials>, StoreError> {
+    async fn user_credentials(
+        &mut self,
+        tenant_id: Uuid,
+        identifier: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn user_credentials_by_id( &mut self, tenant_id: Uuid, id: Uuid) -> Result<Option<UserCredentials>, StoreError> {
+    async fn user_credentials_by_id(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<UserCredentials>, StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn record_login_success( &mut self, tenant_id: Uuid, id: Uuid, new_hash: Option<&str>) -> Result<(), StoreError> {
+    async fn record_login_success(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        new_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
-    async fn record_login_failure( &mut self, tenant_id: Uuid, id: Uuid, locked_until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+    async fn record_login_failure(
+        &mut self,
+        tenant_id: Uuid,
+        id: Uuid,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
 
@@ -114,5 +132,4 @@ impl UserRepo for SqliteTx {
     async fn set_password_hash(&mut self, tenant_id: Uuid, id: Uuid, hash: &str) -> Result<(), StoreError> {
         Err(StoreError::Internal("not ported".into()))
     }
-
 }
