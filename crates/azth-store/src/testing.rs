@@ -15,7 +15,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use secrecy::SecretString;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Column, Connection, Executor, PgConnection, Row};
 
 use crate::postgres::{PgConfig, migrate::MIGRATOR};
 
@@ -265,4 +265,246 @@ pub async fn sqlite_audit_actions(tx: &mut crate::sqlite::SqliteTx, tenant: uuid
         .fetch_all(tx.read().await.expect("a connection"))
         .await
         .expect("reading audit actions")
+}
+
+/// A test's database on the backend this run of the suite uses:
+/// `AZTH_TEST_BACKEND=sqlite` for the embedded store, PostgreSQL otherwise.
+pub enum TestStorage {
+    /// Its own PostgreSQL database, dropped with this value.
+    Postgres(TestDb),
+    /// Its own SQLite file in a temporary directory, removed with this value.
+    Sqlite { dir: std::path::PathBuf, path: std::path::PathBuf },
+}
+
+/// Whether this run uses the embedded SQLite store.
+pub fn on_sqlite() -> bool {
+    std::env::var("AZTH_TEST_BACKEND").is_ok_and(|b| b == "sqlite")
+}
+
+impl TestStorage {
+    /// A database with every migration applied.
+    pub async fn migrated() -> Self {
+        if on_sqlite() {
+            let dir = std::env::temp_dir().join(format!("azth-sqlite-{}", uuid::Uuid::new_v4().simple()));
+            let path = dir.join("azth.db");
+            let store = crate::sqlite::SqliteStore::open(&crate::sqlite::SqliteConfig::new(&path))
+                .await
+                .expect("creating the test SQLite file");
+            crate::sqlite::migrate::up(store.pool()).await.expect("migrating the test SQLite file");
+            store.pool().close().await;
+            Self::Sqlite { dir, path }
+        } else {
+            Self::Postgres(TestDb::migrated().await)
+        }
+    }
+
+    /// A database with no migration applied (for SQLite: no file yet).
+    pub async fn empty() -> Self {
+        if on_sqlite() {
+            let dir = std::env::temp_dir().join(format!("azth-sqlite-{}", uuid::Uuid::new_v4().simple()));
+            let path = dir.join("azth.db");
+            Self::Sqlite { dir, path }
+        } else {
+            Self::Postgres(TestDb::empty().await)
+        }
+    }
+
+    /// A SQLite file at `path` (the caller owns its directory).
+    pub fn sqlite_at(path: std::path::PathBuf) -> Self {
+        Self::Sqlite { dir: std::path::PathBuf::new(), path }
+    }
+
+    /// The `database.url` that names this database.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Postgres(db) => db.url.clone(),
+            Self::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
+        }
+    }
+}
+
+impl Drop for TestStorage {
+    fn drop(&mut self) {
+        if let Self::Sqlite { dir, .. } = self
+            && !dir.as_os_str().is_empty()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A value bound to `$n`.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    Uuid(uuid::Uuid),
+    OptUuid(Option<uuid::Uuid>),
+    Time(chrono::DateTime<chrono::Utc>),
+    OptTime(Option<chrono::DateTime<chrono::Utc>>),
+    Int(i64),
+    Json(serde_json::Value),
+}
+
+/// Binds each argument the way the backend stores it.
+macro_rules! bind_all {
+    ($query:expr, $args:expr, $time:expr, $uuid:expr, $json:expr) => {{
+        let mut q = $query;
+        for arg in $args {
+            q = match arg.clone() {
+                Arg::Text(s) => q.bind(s),
+                Arg::OptText(s) => q.bind(s),
+                Arg::Uuid(u) => q.bind($uuid(u)),
+                Arg::OptUuid(u) => q.bind(u.map($uuid)),
+                Arg::Time(t) => q.bind($time(t)),
+                Arg::OptTime(t) => q.bind(t.map($time)),
+                Arg::Int(i) => q.bind(i),
+                Arg::Json(v) => q.bind($json(v)),
+            };
+        }
+        q
+    }};
+}
+
+fn pg_time(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    t
+}
+fn pg_uuid(u: uuid::Uuid) -> uuid::Uuid {
+    u
+}
+fn pg_json(v: serde_json::Value) -> sqlx::types::Json<serde_json::Value> {
+    sqlx::types::Json(v)
+}
+fn lite_time(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+fn lite_uuid(u: uuid::Uuid) -> String {
+    u.hyphenated().to_string()
+}
+fn lite_json(v: serde_json::Value) -> String {
+    v.to_string()
+}
+
+impl TestStorage {
+    /// Runs one statement as the store's system role; returns the rows changed.
+    pub async fn exec(&self, sql: &str, args: &[Arg]) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Self::Postgres(db) => {
+                let mut tx = pg_admin(db).await;
+                let q = bind_all!(sqlx::query(sql), args, pg_time, pg_uuid, pg_json);
+                let done = q.execute(tx.conn()).await.unwrap();
+                crate::Tx::commit(Box::new(tx)).await.unwrap();
+                done.rows_affected()
+            }
+            Self::Sqlite { path, .. } => {
+                let store = open_sqlite(path).await;
+                let mut tx = store.system_tx("test: exec");
+                let q = bind_all!(sqlx::query(sql), args, lite_time, lite_uuid, lite_json);
+                let done = q.execute(tx.write().await.unwrap()).await.unwrap();
+                crate::Tx::commit(Box::new(tx)).await.unwrap();
+                done.rows_affected()
+            }
+        }
+    }
+
+    /// Runs one statement once per argument list, in one transaction.
+    pub async fn exec_many(&self, sql: &str, batches: &[Vec<Arg>]) {
+        match self {
+            Self::Postgres(db) => {
+                let mut tx = pg_admin(db).await;
+                for args in batches {
+                    let q =
+                        bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), args, pg_time, pg_uuid, pg_json);
+                    q.execute(tx.conn()).await.unwrap();
+                }
+                crate::Tx::commit(Box::new(tx)).await.unwrap();
+            }
+            Self::Sqlite { path, .. } => {
+                let store = open_sqlite(path).await;
+                let mut tx = store.system_tx("test: exec many");
+                for args in batches {
+                    let q = bind_all!(
+                        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())),
+                        args,
+                        lite_time,
+                        lite_uuid,
+                        lite_json
+                    );
+                    q.execute(tx.write().await.unwrap()).await.unwrap();
+                }
+                crate::Tx::commit(Box::new(tx)).await.unwrap();
+            }
+        }
+    }
+
+    /// Runs one query; every column as text (uuids hyphenated, JSON as JSON
+    /// text, numbers in decimal), `None` for NULL.
+    pub async fn rows(&self, sql: &str, args: &[Arg]) -> Vec<Vec<Option<String>>> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Self::Postgres(db) => {
+                let mut tx = pg_admin(db).await;
+                let q = bind_all!(sqlx::query(sql), args, pg_time, pg_uuid, pg_json);
+                let rows = q.fetch_all(tx.conn()).await.unwrap();
+                rows.iter()
+                    .map(|row| {
+                        (0..row.columns().len())
+                            .map(|i| {
+                                if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                                    v
+                                } else if let Ok(v) = row.try_get::<Option<uuid::Uuid>, _>(i) {
+                                    v.map(|u| u.to_string())
+                                } else if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                                    v.map(|n| n.to_string())
+                                } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+                                    v.map(|n| n.to_string())
+                                } else if let Ok(v) = row.try_get::<Option<serde_json::Value>, _>(i) {
+                                    v.map(|j| j.to_string())
+                                } else {
+                                    panic!("column {} has a type the test helper does not read", row.column(i).name())
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+            Self::Sqlite { path, .. } => {
+                let store = open_sqlite(path).await;
+                let mut tx = store.system_tx("test: rows");
+                let q = bind_all!(sqlx::query(sql), args, lite_time, lite_uuid, lite_json);
+                let rows = q.fetch_all(tx.read().await.unwrap()).await.unwrap();
+                rows.iter()
+                    .map(|row| {
+                        (0..row.columns().len())
+                            .map(|i| {
+                                if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                                    v
+                                } else if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                                    v.map(|n| n.to_string())
+                                } else {
+                                    panic!("column {} has a type the test helper does not read", row.column(i).name())
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The first column of the first row.
+    pub async fn scalar(&self, sql: &str, args: &[Arg]) -> Option<String> {
+        self.rows(sql, args).await.into_iter().next().and_then(|r| r.into_iter().next()).flatten()
+    }
+}
+
+/// A transaction as `app_admin` (row-level security lets it see every tenant).
+async fn pg_admin(db: &TestDb) -> crate::postgres::PgTx {
+    let store = crate::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
+    store.system_tx("test: direct SQL").await.unwrap()
+}
+
+async fn open_sqlite(path: &std::path::Path) -> crate::sqlite::SqliteStore {
+    crate::sqlite::SqliteStore::open(&crate::sqlite::SqliteConfig::new(path)).await.unwrap()
 }

@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use azth_store::testing::TestDb;
+use azth_store::testing::{TestStorage, on_sqlite};
 
 mod common;
 
@@ -63,18 +63,24 @@ fn invalid_configuration_stops_with_one_line_naming_the_key() {
 }
 
 #[test]
-fn migrate_without_a_database_says_so() {
-    let out = azth(&[("AZTH_LOG", "off")], &["migrate", "status"]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("AZTH_DATABASE_URL"), "{err}");
+fn with_no_database_url_the_embedded_default_lives_in_the_data_dir() {
+    let dir = std::env::temp_dir().join(format!("azth-cli-{}", uuid::Uuid::new_v4().simple()));
+    let data = dir.join("data");
+    let env = [("AZTH_LOG", "off"), ("AZTH_DATA_DIR", data.to_str().unwrap())];
+    let out = azth(&env, &["migrate", "status"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("0001 pending  initial"), "{}", text(&out.stdout));
+    assert!(data.join("azth.db").is_file(), "the SQLite file is created in the data dir");
+    assert!(azth(&env, &["migrate", "up"]).status.success());
+    assert!(text(&azth(&env, &["migrate", "status"]).stdout).contains("0001 applied  initial"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
 async fn migrate_up_down_status() {
-    let db = TestDb::empty().await;
-    let env = [("AZTH_DATABASE_URL", db.url.as_str()), ("AZTH_LOG", "off")];
+    let db = TestStorage::empty().await;
+    let url = db.url();
+    let env = [("AZTH_DATABASE_URL", url.as_str()), ("AZTH_LOG", "off")];
     let status = |env: &[(&str, &str)]| text(&azth(env, &["migrate", "status"]).stdout);
 
     let before = status(&env);
@@ -107,8 +113,9 @@ async fn migrate_up_down_status() {
 
 #[tokio::test]
 async fn serve_migrates_answers_and_stops_on_sigterm() {
-    let db = TestDb::empty().await;
-    let (mut child, addr) = common::serve(&db.url, &[]);
+    let db = TestStorage::empty().await;
+    let url = db.url();
+    let (mut child, addr) = common::serve(&url, &[]);
 
     azth_server::install_crypto_provider();
     let client = reqwest::Client::new();
@@ -117,7 +124,7 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
     assert_eq!(ready["status"], "ok");
 
     // serve applied the migrations on start.
-    let out = azth(&[("AZTH_DATABASE_URL", db.url.as_str()), ("AZTH_LOG", "off")], &["migrate", "status"]);
+    let out = azth(&[("AZTH_DATABASE_URL", url.as_str()), ("AZTH_LOG", "off")], &["migrate", "status"]);
     assert!(!text(&out.stdout).contains("pending"));
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -135,10 +142,11 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn bootstrap_and_key_rotation_from_the_command_line() {
-    let db = TestDb::empty().await;
+    let db = TestStorage::empty().await;
+    let url = db.url();
     let key = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
     let env = [
-        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_DATABASE_URL", url.as_str()),
         ("AZTH_LOG", "off"),
         ("AZTH_MASTER_KEY", key),
         ("AZTH_BOOTSTRAP_ADMIN_EMAIL", "ops@example.com"),
@@ -221,9 +229,10 @@ fn one_line_error(out: &Output, needle: &str) {
 
 #[tokio::test]
 async fn operator_commands_manage_tenants_users_and_roles_as_the_cli_actor() {
-    let db = TestDb::migrated().await;
+    let db = TestStorage::migrated().await;
+    let url = db.url();
     let env = [
-        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_DATABASE_URL", url.as_str()),
         ("AZTH_LOG", "off"),
         ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
         ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
@@ -303,15 +312,13 @@ async fn operator_commands_manage_tenants_users_and_roles_as_the_cli_actor() {
     );
 
     // Every change is audited with actor `cli` and no user.
-    let store = azth_store::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: read audit").await.unwrap();
-    let rows: Vec<(String, Option<String>, Option<uuid::Uuid>)> = sqlx::query_as(
-        "select action, actor, user_id from audit_logs where action like 'tenants.%' or action like 'users.%'
-         or action like 'roles.%' or action = 'auth.password.reset'",
-    )
-    .fetch_all(tx.conn())
-    .await
-    .unwrap();
+    let rows = db
+        .rows(
+            "select action, actor, user_id from audit_logs where action like 'tenants.%' or action like 'users.%'
+             or action like 'roles.%' or action = 'auth.password.reset'",
+            &[],
+        )
+        .await;
     for action in [
         "tenants.created",
         "tenants.suspended",
@@ -322,28 +329,37 @@ async fn operator_commands_manage_tenants_users_and_roles_as_the_cli_actor() {
         "roles.assigned",
         "roles.revoked",
     ] {
-        let row = rows.iter().find(|r| r.0 == action).unwrap_or_else(|| panic!("{action} missing: {rows:?}"));
-        assert_eq!((row.1.as_deref(), row.2), (Some("cli"), None), "{action}");
+        let row = rows
+            .iter()
+            .find(|r| r[0].as_deref() == Some(action))
+            .unwrap_or_else(|| panic!("{action} missing: {rows:?}"));
+        assert_eq!((row[1].as_deref(), row[2].as_deref()), (Some("cli"), None), "{action}");
     }
     // The trigger rows of those changes say `cli` too.
-    let trigger_rows: i64 = sqlx::query_scalar(
-        "select count(*) from audit_logs where action = 'INSERT' and resource_type = 'users' and actor = 'cli'",
-    )
-    .fetch_one(tx.conn())
-    .await
-    .unwrap();
-    assert_eq!(trigger_rows, 3, "two owners and one user created from the command line");
+    let trigger_rows = db
+        .scalar(
+            "select count(*) from audit_logs where action = 'INSERT' and resource_type = 'users' and actor = 'cli'",
+            &[],
+        )
+        .await;
+    assert_eq!(trigger_rows.as_deref(), Some("3"), "two owners and one user created from the command line");
 }
 
 #[tokio::test]
 async fn dev_seed_loads_tenants_and_members() {
-    let db = TestDb::migrated().await;
+    let db = TestStorage::migrated().await;
+    let url = db.url();
     let env = [
-        ("AZTH_DATABASE_URL", db.url.as_str()),
+        ("AZTH_DATABASE_URL", url.as_str()),
         ("AZTH_LOG", "off"),
         ("AZTH_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="),
         ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
     ];
+    if on_sqlite() {
+        // Seeding is a PostgreSQL COPY: the embedded store says so in one line.
+        one_line_error(&azth(&env, &["dev", "seed", "--tenants", "3", "--users", "12"]), "postgres://");
+        return;
+    }
     let out = azth(&env, &["dev", "seed", "--tenants", "3", "--users", "12"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("seeded 3 tenants and 12 users"), "{}", text(&out.stdout));
@@ -355,20 +371,13 @@ async fn dev_seed_loads_tenants_and_members() {
     assert_eq!(emails.len(), 2);
     assert!(emails.contains(&"user1@seed-000004.example"), "{emails:?}");
 
-    let store = azth_store::postgres::PgStore::connect_lazy(&db.pg_config()).unwrap();
-    let mut tx = store.system_tx("test: check seed").await.unwrap();
-    let members: i64 = sqlx::query_scalar(
-        "select count(*) from user_roles ur join roles r on r.id = ur.role_id where r.name = 'member'",
-    )
-    .fetch_one(tx.conn())
-    .await
-    .unwrap();
-    assert_eq!(members, 14);
-    let owners: i64 =
-        sqlx::query_scalar("select count(*) from roles where name = 'owner'").fetch_one(tx.conn()).await.unwrap();
-    assert_eq!(owners, 4, "every seeded tenant has its system roles");
-    let hash: String =
-        sqlx::query_scalar("select password_hash from users limit 1").fetch_one(tx.conn()).await.unwrap();
+    let count = |sql: &'static str| db.scalar(sql, &[]);
+    let members =
+        count("select count(*) from user_roles ur join roles r on r.id = ur.role_id where r.name = 'member'").await;
+    assert_eq!(members.as_deref(), Some("14"));
+    let owners = count("select count(*) from roles where name = 'owner'").await;
+    assert_eq!(owners.as_deref(), Some("4"), "every seeded tenant has its system roles");
+    let hash = db.scalar("select password_hash from users limit 1", &[]).await.unwrap();
     assert!(azth_core::crypto::hash::verify_password(b"seed-password-1234", &hash).unwrap());
 }
 

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use azth_store::testing::TestDb;
+use azth_store::testing::TestStorage;
 
 mod common;
 
@@ -26,12 +26,13 @@ async fn the_getting_started_walkthrough_runs_against_a_live_server() {
     }
     assert!(script.lines().count() > 20, "the walkthrough has its commands");
 
-    let db = TestDb::empty().await;
+    let db = TestStorage::empty().await;
+    let url = db.url();
     let data = std::env::temp_dir().join(format!("azth-walk-{}", uuid::Uuid::new_v4().simple()));
     let admin_password = "walkthrough-admin-password";
     let data_dir = data.to_string_lossy().into_owned();
     let (mut server, addr) = common::serve(
-        &db.url,
+        &url,
         &[
             ("AZTH_DATA_DIR", &data_dir),
             ("AZTH_BOOTSTRAP_ADMIN_PASSWORD", admin_password),

@@ -27,19 +27,7 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-/// Where a test app keeps its data: the suite runs on each backend
-/// (`AZTH_TEST_BACKEND=postgres`, the default, or `sqlite`).
-pub enum Storage {
-    /// Its own PostgreSQL database, dropped with the app.
-    Postgres(TestDb),
-    /// Its own SQLite file in the app's data dir.
-    Sqlite(std::path::PathBuf),
-}
-
-/// Whether this run of the suite uses the embedded SQLite store.
-pub fn on_sqlite() -> bool {
-    std::env::var("AZTH_TEST_BACKEND").is_ok_and(|b| b == "sqlite")
-}
+pub use azth_store::testing::{TestStorage as Storage, on_sqlite};
 
 /// A change to the test configuration before the app is built.
 pub type Tweak = Box<dyn FnOnce(&mut Config) + Send>;
@@ -88,9 +76,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(opts: Spawn) -> TestApp {
     let (mut config, db, db_proxy) = if on_sqlite() && !opts.db_proxy {
         let mut config = test_config("sqlite:unset");
-        let path = config.data_dir.join("azth.db");
-        config.database.url = Some(SecretString::from(format!("sqlite:{}", path.display())));
-        (config, Storage::Sqlite(path), None)
+        let db = Storage::sqlite_at(config.data_dir.join("azth.db"));
+        config.database.url = Some(SecretString::from(db.url()));
+        (config, db, None)
     } else {
         let db = TestDb::migrated().await;
         let (db_url, db_proxy) = if opts.db_proxy {
