@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test against real PostgreSQL and Redis (started or installed
-# by scripts/services.sh when they are not already there).
+# by scripts/services.sh when they are not already there), then the
+# black-box suites (API, CLI, walkthrough) once more on the embedded SQLite
+# store: one suite, both backends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
-exec cargo test --workspace --locked --all-targets "$@"
+cargo test --workspace --locked --all-targets "$@"
+echo "== the same black-box suites on the embedded SQLite store"
+AZTH_TEST_BACKEND=sqlite cargo test --locked -p azth-server --test api "$@"
+AZTH_TEST_BACKEND=sqlite cargo test --locked -p azth --test cli --test walkthrough "$@"
