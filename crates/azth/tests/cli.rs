@@ -141,6 +141,58 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
+async fn a_restart_keeps_data_and_keys() {
+    let db = TestStorage::empty().await;
+    let url = db.url();
+    let data = std::env::temp_dir().join(format!("azth-restart-{}", uuid::Uuid::new_v4().simple()));
+    let env = [
+        ("AZTH_DATA_DIR", data.to_str().unwrap()),
+        ("AZTH_BOOTSTRAP_ADMIN_EMAIL", "ops@example.com"),
+        ("AZTH_BOOTSTRAP_ADMIN_PASSWORD", "correct horse battery staple"),
+        ("AZTH_PASSWORD_HASH", "argon2id:m=1024,t=1,p=1"),
+    ];
+    azth_server::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let (child, addr) = common::serve(&url, &env);
+    let login: serde_json::Value = client
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .header("x-tenant-id", "system")
+        .json(&serde_json::json!({"identifier": "ops@example.com", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["access_token"].as_str().expect("signed in").to_owned();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    common::stop(child);
+
+    // The master key was generated into the data dir, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (child, addr) = common::serve(&url, &env);
+    let me = client.get(format!("http://{addr}/api/v1/me")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(me.status(), 200, "a token issued before the restart still verifies");
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["email"], "ops@example.com");
+    let r = client
+        .post(format!("http://{addr}/api/v1/auth/refresh"))
+        .json(&serde_json::json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "and so does the refresh token");
+    common::stop(child);
+    std::fs::remove_dir_all(&data).unwrap();
+}
+
+#[tokio::test]
 async fn bootstrap_and_key_rotation_from_the_command_line() {
     let db = TestStorage::empty().await;
     let url = db.url();

@@ -78,6 +78,9 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
         let mut config = test_config("sqlite:unset");
         let db = Storage::sqlite_at(config.data_dir.join("azth.db"));
         config.database.url = Some(SecretString::from(db.url()));
+        // The embedded default: SQLite and the in-process cache (tests of
+        // Redis behaviour set their own URL).
+        config.redis.url = None;
         (config, db, None)
     } else {
         let db = TestDb::migrated().await;

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 pub fn serve(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
     let redis = std::env::var("AZTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("azth:test:{}:", uuid::Uuid::new_v4().simple());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_azth"))
-        .env_clear()
-        .env("AZTH_DATABASE_URL", db_url)
-        .env("AZTH_REDIS_URL", &redis)
-        .env("AZTH_REDIS__KEY_PREFIX", &prefix)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_azth"));
+    command.env_clear().env("AZTH_DATABASE_URL", db_url).env("AZTH_REDIS__KEY_PREFIX", &prefix);
+    // The embedded default runs with its in-process cache.
+    if !azth_store::testing::on_sqlite() {
+        command.env("AZTH_REDIS_URL", &redis);
+    }
+    let mut child = command
         .env("AZTH_LISTEN", "127.0.0.1:0")
         .env("AZTH_LOG", "info")
         .envs(env.iter().copied())
@@ -40,4 +42,19 @@ pub fn serve(db_url: &str, env: &[(&str, &str)]) -> (Child, String) {
         }
     };
     (child, addr)
+}
+
+/// Sends SIGTERM and waits (up to 30 s) for a clean exit.
+pub fn stop(mut child: Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "azth did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
 }
