@@ -10,7 +10,7 @@
 //! CREATEROLE but no superuser rights, so row-level security is exercised
 //! exactly as in production. `AZTH_TEST_PG_ADMIN_URL` names the cluster's
 //! administrative connection (default `postgres://postgres@127.0.0.1:5432/postgres`).
-#![allow(clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -4,7 +4,7 @@
 
 use azth_core::{Actor, AuditContext};
 use azth_store::testing::{TestSqlite, sqlite_audit_actions};
-use azth_store::{KeyRepo, NewTenant, Store, StoredKey, TenantRepo, Tx};
+use azth_store::{NewTenant, Store, StoredKey, TenantRepo};
 use uuid::Uuid;
 
 fn new_tenant(slug: &str) -> NewTenant {
