@@ -85,7 +85,7 @@ async fn migrate_up_down_status() {
 
     let before = status(&env);
     let total = before.lines().count();
-    assert!(total >= 2, "{before}");
+    assert!(total >= 1, "{before}");
     assert_eq!(before.lines().filter(|l| l.contains("pending")).count(), total, "{before}");
 
     let out = azth(&env, &["migrate", "up"]);
@@ -103,7 +103,11 @@ async fn migrate_up_down_status() {
 
     let out = azth(&env, &["migrate", "down", "--to", "0"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).lines().count(), total - 1);
+    if total > 1 {
+        assert_eq!(text(&out.stdout).lines().count(), total - 1);
+    } else {
+        assert_eq!(text(&out.stdout).trim(), "nothing to revert");
+    }
     assert_eq!(status(&env).lines().filter(|l| l.contains("pending")).count(), total);
 
     let out = azth(&env, &["migrate", "up"]);
