@@ -2,7 +2,7 @@
 --
 -- Types: uuid -> TEXT (hyphenated, lower case); timestamptz -> INTEGER
 -- (microseconds since the Unix epoch, UTC, always written by the store);
--- boolean -> INTEGER 0/1 with a CHECK; jsonb -> TEXT checked by json_valid;
+-- varchar(n) -> TEXT with a CHECK on length(); boolean -> INTEGER 0/1 with a CHECK; jsonb -> TEXT checked by json_valid;
 -- text[] -> TEXT holding a JSON array; inet -> TEXT; bytea -> BLOB.
 --
 -- There is no row-level security in SQLite: tenant isolation is enforced by
@@ -28,11 +28,11 @@
 
 create table tenants (
     id         text    primary key not null,
-    name       text    not null,
-    slug       text    not null,
-    domain     text,
+    name       text    not null check (length(name) <= 255),
+    slug       text    not null check (length(slug) <= 100),
+    domain     text check (length(domain) <= 255),
     status     text    not null default 'active' check (status in ('active', 'suspended')),
-    plan       text    not null default 'free',
+    plan       text    not null default 'free' check (length(plan) <= 50),
     settings   text    not null default '{}' check (json_valid(settings) and json_type(settings) = 'object'),
     created_at integer not null,
     updated_at integer not null,
@@ -46,13 +46,13 @@ create index idx_tenants_created on tenants (created_at, id);
 create table users (
     id                            text    primary key not null,
     tenant_id                     text    not null references tenants (id),
-    email                         text    not null,
-    username                      text,
+    email                         text    not null check (length(email) <= 255),
+    username                      text check (length(username) <= 100),
     password_hash                 text,
-    first_name                    text,
-    last_name                     text,
+    first_name                    text check (length(first_name) <= 100),
+    last_name                     text check (length(last_name) <= 100),
     avatar                        text,
-    phone                         text,
+    phone                         text check (length(phone) <= 32),
     email_verified                integer not null default 0 check (email_verified in (0, 1)),
     phone_verified                integer not null default 0 check (phone_verified in (0, 1)),
     email_verification_token      text,
@@ -88,7 +88,7 @@ create index idx_users_tenant_phone on users (tenant_id, phone) where phone is n
 create table roles (
     id          text    primary key not null,
     tenant_id   text    not null references tenants (id),
-    name        text    not null,
+    name        text    not null check (length(name) <= 100),
     description text,
     is_system   integer not null default 0 check (is_system in (0, 1)),
     created_at  integer not null,
@@ -178,7 +178,7 @@ create table otp_codes (
     code_hash    text    not null,
     type         text    not null check (type in ('email', 'sms', 'totp')),
     purpose      text    not null check (purpose in ('login', 'verification', 'password_reset')),
-    target       text,
+    target       text check (length(target) <= 255),
     attempts     integer not null default 0,
     max_attempts integer not null default 3,
     expires_at   integer not null,
@@ -197,9 +197,9 @@ create table notifications (
     tenant_id     text    not null references tenants (id),
     user_id       text,
     type          text    not null check (type in ('email', 'sms', 'push')),
-    template      text    not null,
-    recipient     text    not null,
-    subject       text,
+    template      text    not null check (length(template) <= 100),
+    recipient     text    not null check (length(recipient) <= 255),
+    subject       text check (length(subject) <= 255),
     content       text    not null,
     html_content  text,
     status        text    not null default 'pending'
