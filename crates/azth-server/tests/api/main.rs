@@ -11,6 +11,7 @@ mod admin_users;
 mod audit;
 mod auth;
 mod cross_tenant;
+mod jwt_attacks;
 mod notifications_api;
 mod notify;
 mod openapi;
