@@ -178,6 +178,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         master,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         pending_revocations: Arc::default(),
+        background: tokio_util::task::TaskTracker::new(),
     })
 }
 
@@ -274,6 +275,11 @@ impl Application {
         tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
         let _ = tx.send(true);
         let result = tokio::time::timeout(grace, server).await;
+        // Work handed off by requests (reset links, codes) completes.
+        self.state.background.close();
+        if tokio::time::timeout(grace, self.state.background.wait()).await.is_err() {
+            tracing::warn!("shutdown grace period over with handed-off work unfinished");
+        }
         // Workers finish the message in hand; unfinished claims expire.
         for task in background {
             let _ = tokio::time::timeout(grace, task).await;

@@ -32,6 +32,9 @@ pub struct AppState {
     /// down); written as soon as it answers again, so no revoked session
     /// comes back to life when the cache returns.
     pub pending_revocations: Arc<std::sync::Mutex<Vec<uuid::Uuid>>>,
+    /// Work a request hands off so its answer cannot depend on it (the
+    /// existence-revealing half of forgot/resend/otp-send); awaited on shutdown.
+    pub background: tokio_util::task::TaskTracker,
 }
 
 impl AppState {

@@ -235,20 +235,27 @@ pub async fn login(
         let locked_until = lockout::record_failure(state, tenant.id, &subject, &tenant.settings)
             .await
             .map_err(ApiError::unavailable)?;
-        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
-        if let Some(id) = user_id {
-            tx.record_login_failure(tenant.id, id, locked_until).await?;
-        }
-        tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.login.failed", user_id))).await?;
-        if locked_until.is_some() {
-            tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
-            if let Some(email) = creds_email.as_deref() {
-                let message = super::messages::account_locked(email, tenant.settings.lockout_minutes);
-                super::messages::queue(tx.as_mut(), tenant, user_id, message).await?;
+        // SECURITY: the lockout counter above counts before the answer; the
+        // bookkeeping below (which only a real account has) runs after it,
+        // so the answer's time does not tell real accounts from unknown ones.
+        let (state2, meta2, t) = (state.clone(), meta.clone(), tenant.clone());
+        super::detach(state, "failed sign-in bookkeeping", async move {
+            let mut tx = state2.store.tenant(&meta2.audit_ctx(t.id, Actor::Anonymous)).await?;
+            if let Some(id) = user_id {
+                tx.record_login_failure(t.id, id, locked_until).await?;
             }
-        }
-        tx.commit().await?;
-        state.outbox_wake.notify_one();
+            tx.insert_audit(&meta2.record(t.id, user_id, AuditEvent::auth("auth.login.failed", user_id))).await?;
+            if locked_until.is_some() {
+                tx.insert_audit(&meta2.record(t.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
+                if let Some(email) = creds_email.as_deref() {
+                    let message = super::messages::account_locked(email, t.settings.lockout_minutes);
+                    super::messages::queue(tx.as_mut(), &t, user_id, message).await?;
+                }
+            }
+            tx.commit().await?;
+            state2.outbox_wake.notify_one();
+            Ok(())
+        });
         metrics::counter!("azth_logins_total", "outcome" => if locked_until.is_some() { "locked" } else { "failed" })
             .increment(1);
         tracing::info!(target: "azth::security", tenant = %tenant.id, locked = locked_until.is_some(), "login failed");

@@ -79,3 +79,18 @@ pub struct Principal {
     pub amr: Vec<String>,
     pub credential: Credential,
 }
+
+/// Runs `work` after the answer is sent: for the half of a request whose
+/// duration would reveal whether an account exists (the look-up and the
+/// writes of forgot, resend and otp/send). Failures are logged, never
+/// answered; shutdown waits for the work (`AppState::background`).
+pub fn detach<F>(state: &crate::state::AppState, what: &'static str, work: F)
+where
+    F: std::future::Future<Output = Result<(), crate::http::ApiError>> + Send + 'static,
+{
+    state.background.spawn(async move {
+        if let Err(e) = work.await {
+            tracing::warn!(what, code = %e.code, "handed-off work failed");
+        }
+    });
+}

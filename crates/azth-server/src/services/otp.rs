@@ -138,6 +138,22 @@ pub async fn send(
         ratelimit::hit(state, "sms_daily", &subject, tenant.settings.sms_daily_limit, Duration::from_secs(86_400))
             .await?;
     }
+    // SECURITY: the answer is sent before the look-up, so its time says
+    // nothing about whether the target has an account.
+    let (state2, meta, tenant, caller) = (state.clone(), meta.clone(), tenant.clone(), caller.cloned());
+    super::detach(state, "one-time code", async move {
+        send_work(&state2, &meta, &tenant, caller.as_ref(), (channel, purpose, target)).await
+    });
+    Ok(CODE_TTL_SECS)
+}
+
+async fn send_work(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    caller: Option<&Principal>,
+    (channel, purpose, target): (Channel, Purpose, String),
+) -> Result<(), ApiError> {
     let mut tx = state
         .store
         .tenant(&meta.audit_ctx(tenant.id, caller.map_or(Actor::Anonymous, |p| Actor::User(p.user_id))))
@@ -180,7 +196,7 @@ pub async fn send(
     }
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    Ok(CODE_TTL_SECS)
+    Ok(())
 }
 
 /// What a verified code yields.

@@ -86,12 +86,19 @@ pub async fn resend_for(state: &AppState, meta: &RequestMeta, principal: &Princi
     Ok(())
 }
 
-/// `POST /email/verify/resend` with an email: 202 whether or not it exists.
+/// `POST /email/verify/resend` with an email: 202 whether or not it exists,
+/// in the same time (the look-up runs after the answer).
 pub async fn resend_to(state: &AppState, meta: &RequestMeta, tenant: &Tenant, email: &str) -> Result<(), ApiError> {
     let email = normalize_email(email, "email").map_err(|e| ApiError::validation(vec![e]))?;
     per_target(state, tenant, "verify_resend", &email).await?;
+    let (state2, meta, tenant) = (state.clone(), meta.clone(), tenant.clone());
+    super::detach(state, "verification resend", async move { resend_work(&state2, &meta, &tenant, &email).await });
+    Ok(())
+}
+
+async fn resend_work(state: &AppState, meta: &RequestMeta, tenant: &Tenant, email: &str) -> Result<(), ApiError> {
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
-    if let Some(user) = tx.user_by_email(tenant.id, &email).await?
+    if let Some(user) = tx.user_by_email(tenant.id, email).await?
         && !user.email_verified
     {
         queue_verification(state, tx.as_mut(), tenant, &user).await?;
@@ -109,12 +116,19 @@ async fn queue_reset(state: &AppState, tx: &mut dyn Tx, tenant: &Tenant, user: &
     Ok(())
 }
 
-/// `POST /password/forgot`: always 202 with the same body.
+/// `POST /password/forgot`: always 202 with the same body, in the same time
+/// (the look-up and the reset link are made after the answer).
 pub async fn forgot(state: &AppState, meta: &RequestMeta, tenant: &Tenant, email: &str) -> Result<(), ApiError> {
     let email = normalize_email(email, "email").map_err(|e| ApiError::validation(vec![e]))?;
     per_target(state, tenant, "forgot", &email).await?;
+    let (state2, meta, tenant) = (state.clone(), meta.clone(), tenant.clone());
+    super::detach(state, "password reset link", async move { forgot_work(&state2, &meta, &tenant, &email).await });
+    Ok(())
+}
+
+async fn forgot_work(state: &AppState, meta: &RequestMeta, tenant: &Tenant, email: &str) -> Result<(), ApiError> {
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::Anonymous)).await?;
-    let user = tx.user_by_email(tenant.id, &email).await?;
+    let user = tx.user_by_email(tenant.id, email).await?;
     if let Some(user) = user.filter(|u| matches!(u.status, UserStatus::Active | UserStatus::Pending)) {
         queue_reset(state, tx.as_mut(), tenant, &user).await?;
         tx.insert_audit(&meta.record(

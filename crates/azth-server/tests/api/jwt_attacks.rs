@@ -4,7 +4,6 @@
 //! keep working beside them, so a refusal proves the check and not a broken
 //! server.
 
-use azth_core::crypto::jwt::AccessClaims;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::Signer;

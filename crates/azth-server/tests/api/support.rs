@@ -312,8 +312,17 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Audit actions recorded in `tenant`, oldest first.
+    /// Waits (up to 10 s) until work handed off by earlier requests is done.
+    pub async fn settled(&self) {
+        assert!(
+            eventually(Duration::from_secs(10), || async { self.state.background.is_empty() }).await,
+            "handed-off work did not finish"
+        );
+    }
+
+    /// Audit actions recorded in `tenant`, oldest first (after handed-off work).
     pub async fn audit_actions(&self, tenant: uuid::Uuid) -> Vec<String> {
+        self.settled().await;
         self.rows(
             "select action from audit_logs where tenant_id = $1 order by created_at, id",
             &[crate::db::Arg::Uuid(tenant)],
