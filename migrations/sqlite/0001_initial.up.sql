@@ -158,6 +158,7 @@ create table sessions (
 );
 create index idx_sessions_tenant_user on sessions (tenant_id, user_id);
 create index idx_sessions_expires_at on sessions (expires_at);
+create index idx_sessions_revoked_at on sessions (revoked_at) where revoked_at is not null;
 
 create table refresh_tokens (
     token_hash text    primary key not null,

@@ -205,6 +205,7 @@ impl Application {
                     e.detail.clone().unwrap_or_else(|| e.code.to_string())
                 ))
             })?;
+        crate::services::auth::warm_revocations(&state).await;
         let router = crate::http::router(state.clone(), extra);
         Ok(Self { listener, metrics_listener, state, router, bootstrapped })
     }

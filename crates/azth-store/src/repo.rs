@@ -197,6 +197,10 @@ pub trait SessionRepo {
         except: Option<Uuid>,
     ) -> Result<Vec<Uuid>, StoreError>;
     async fn touch_session(&mut self, tenant_id: Uuid, id: Uuid) -> Result<(), StoreError>;
+
+    /// Sessions revoked at or after `since`, with when (to restore the
+    /// revocation markers of a cache that lost them). System scope.
+    async fn revoked_sessions_since(&mut self, since: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>)>, StoreError>;
 }
 
 /// Token signing keys (global).

@@ -170,6 +170,20 @@ async fn a_restart_keeps_data_and_keys() {
         .unwrap();
     let access = login["access_token"].as_str().expect("signed in").to_owned();
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    // A second session, signed out before the restart.
+    let gone: serde_json::Value = client
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .header("x-tenant-id", "system")
+        .json(&serde_json::json!({"identifier": "ops@example.com", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gone = gone["access_token"].as_str().unwrap().to_owned();
+    let out = client.post(format!("http://{addr}/api/v1/auth/logout")).bearer_auth(&gone).send().await.unwrap();
+    assert_eq!(out.status(), 204);
     common::stop(child);
 
     // The master key was generated into the data dir, readable by its owner only.
@@ -185,6 +199,9 @@ async fn a_restart_keeps_data_and_keys() {
     assert_eq!(me.status(), 200, "a token issued before the restart still verifies");
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!(me["user"]["email"], "ops@example.com");
+    // The in-process cache started empty, yet the signed-out token stays refused.
+    let me = client.get(format!("http://{addr}/api/v1/me")).bearer_auth(&gone).send().await.unwrap();
+    assert_eq!(me.status(), 401, "a revocation survives the restart");
     let r = client
         .post(format!("http://{addr}/api/v1/auth/refresh"))
         .json(&serde_json::json!({"refresh_token": refresh}))

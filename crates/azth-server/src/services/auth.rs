@@ -517,8 +517,64 @@ pub async fn mark_revoked(state: &AppState, sessions: &[Uuid]) {
 }
 
 /// Writes the revocation markers the cache missed, once a second, until `stop`.
+/// Marks that the cache holds every revocation of the last
+/// [`REVOCATION_TTL`]; a cache that lost it (restarted without persistence,
+/// flushed, or the in-process cache of a restarted node) is re-filled.
+const WARM_SENTINEL: &str = "revocations:warm";
+
+/// Restores the revocation markers of a cache that lost them, from the
+/// sessions revoked in the last [`REVOCATION_TTL`]. Does nothing while the
+/// cache keeps its sentinel, or while it is down (then every check falls
+/// back to the database). Returns how many markers were written.
+///
+/// SECURITY: without this a cache that forgot a marker would accept a
+/// signed-out access token again until it expires. Checked at start (before
+/// serving) and every 5 s by the revocation flusher.
+pub async fn warm_revocations(state: &AppState) -> usize {
+    match state.cache.get(WARM_SENTINEL).await {
+        Ok(None) => {}
+        Ok(Some(_)) | Err(_) => return 0,
+    }
+    let now = Utc::now();
+    let ttl = chrono::Duration::from_std(REVOCATION_TTL).unwrap_or_else(|_| chrono::Duration::days(1));
+    let revoked = async {
+        let mut tx = state.store.system("restore revocation markers the cache lost").await?;
+        let rows = tx.revoked_sessions_since(now - ttl).await?;
+        tx.commit().await?;
+        Ok::<_, azth_store::StoreError>(rows)
+    };
+    let revoked = match revoked.await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot restore revocation markers yet");
+            return 0;
+        }
+    };
+    let mut written = 0;
+    for (id, at) in &revoked {
+        let left = (*at + ttl - now).to_std().unwrap_or_default();
+        if left.is_zero() {
+            continue;
+        }
+        if state.cache.set_ex(&format!("revoked:{id}"), "1", left).await.is_err() {
+            return written;
+        }
+        written += 1;
+    }
+    // Set last: if the cache fails midway, the next round starts over.
+    if state.cache.set_ex(WARM_SENTINEL, "1", REVOCATION_TTL * 30).await.is_ok() {
+        tracing::info!(target: "azth::security", markers = written, "revocation markers restored in the cache");
+    }
+    written
+}
+
 pub async fn flush_revocations(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks: u64 = 0;
     loop {
+        ticks += 1;
+        if ticks % 5 == 0 {
+            warm_revocations(&state).await;
+        }
         let pending: Vec<Uuid> = match state.pending_revocations.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => Vec::new(),

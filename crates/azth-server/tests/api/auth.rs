@@ -851,3 +851,26 @@ async fn a_session_revoked_while_redis_was_down_stays_revoked_after_it_returns()
     assert!(flushed, "the revocation reached the cache once it returned");
     assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (401, "TOKEN_INVALID".into()));
 }
+
+#[tokio::test]
+async fn a_cache_that_forgets_revocations_gets_them_back_from_the_database() {
+    let app = app_with_tenant("acme").await;
+    let c = app.signed_up("acme").await;
+    let keep = app.login("acme", &c.email, &c.password).await;
+    let keep: Value = keep.json().await.unwrap();
+    let r = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&c.access).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401);
+
+    // The cache loses everything it knew (a restart without persistence).
+    app.state.cache.del(&format!("revoked:{}", c.session_id)).await.unwrap();
+    app.state.cache.del("revocations:warm").await.unwrap();
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200, "the loss is real");
+
+    // The next warm-up (at start, then every 5 s) restores the marker from the sessions table.
+    assert!(azth_server::services::auth::warm_revocations(&app.state).await >= 1);
+    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401);
+    assert_eq!(app.get_as("/api/v1/me", keep["access_token"].as_str().unwrap()).await.status(), 200);
+    // With the sentinel back, warming is a no-op until the cache forgets again.
+    assert_eq!(azth_server::services::auth::warm_revocations(&app.state).await, 0);
+}

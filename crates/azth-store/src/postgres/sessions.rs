@@ -189,6 +189,14 @@ impl SessionRepo for PgTx {
         .await?)
     }
 
+    async fn revoked_sessions_since(&mut self, since: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>)>, StoreError> {
+        // Served by the partial index idx_sessions_revoked_at.
+        Ok(sqlx::query_as("select id, revoked_at from sessions where revoked_at >= $1 order by revoked_at")
+            .bind(since)
+            .fetch_all(self.conn())
+            .await?)
+    }
+
     async fn touch_session(&mut self, tenant_id: Uuid, id: Uuid) -> Result<(), StoreError> {
         sqlx::query("update sessions set last_activity = now() where tenant_id = $1 and id = $2")
             .bind(tenant_id)

@@ -249,6 +249,19 @@ impl SessionRepo for SqliteTx {
         Ok(ids.into_iter().map(Hyphenated::into_uuid).collect())
     }
 
+    async fn revoked_sessions_since(&mut self, since: DateTime<Utc>) -> Result<Vec<(Uuid, DateTime<Utc>)>, StoreError> {
+        let scope = self.scope_text();
+        let rows: Vec<(Hyphenated, i64)> = sqlx::query_as(
+            "select id, revoked_at from sessions
+             where revoked_at >= $1 and ($2 is null or tenant_id = $2) order by revoked_at",
+        )
+        .bind(ts(since))
+        .bind(scope)
+        .fetch_all(self.read().await?)
+        .await?;
+        Ok(rows.into_iter().map(|(id, at_us)| (id.into_uuid(), at(at_us))).collect())
+    }
+
     async fn touch_session(&mut self, tenant_id: Uuid, session: Uuid) -> Result<(), StoreError> {
         self.check_scope(tenant_id)?;
         sqlx::query("update sessions set last_activity = $3 where tenant_id = $1 and id = $2")
