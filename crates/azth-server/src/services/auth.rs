@@ -572,7 +572,7 @@ pub async fn flush_revocations(state: AppState, mut stop: tokio::sync::watch::Re
     let mut ticks: u64 = 0;
     loop {
         ticks += 1;
-        if ticks % 5 == 0 {
+        if ticks.is_multiple_of(5) {
             warm_revocations(&state).await;
         }
         let pending: Vec<Uuid> = match state.pending_revocations.lock() {
