@@ -147,6 +147,8 @@ pub struct Application {
     state: AppState,
     router: Router,
     bootstrapped: Option<Bootstrapped>,
+    /// Set when azth terminates TLS itself.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Opens everything a server or a CLI command needs: store (migrated when
@@ -197,6 +199,13 @@ impl Application {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?),
             None => None,
         };
+        let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+            (Some(cert), Some(key)) => {
+                crate::install_crypto_provider();
+                Some(crate::tls::server_config(cert, key).map_err(StartError::Other)?)
+            }
+            _ => None,
+        };
         let state = open_state(config).await?;
         let bootstrapped =
             bootstrap::ensure(&state.config, state.store.as_ref(), &state.hasher).await.map_err(|e| {
@@ -207,7 +216,7 @@ impl Application {
             })?;
         crate::services::auth::warm_revocations(&state).await;
         let router = crate::http::router(state.clone(), extra);
-        Ok(Self { listener, metrics_listener, state, router, bootstrapped })
+        Ok(Self { listener, metrics_listener, state, router, bootstrapped, tls })
     }
 
     /// The address the API listens on (useful with port 0).
@@ -267,11 +276,19 @@ impl Application {
             }
         });
         let mut stopped = rx.clone();
-        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|v| *v).await;
-            });
-        let server = tokio::spawn(async move { server.await });
+        let stopping = async move {
+            let _ = stopped.wait_for(|v| *v).await;
+        };
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match self.tls {
+            Some(config) => {
+                use axum::serve::ListenerExt;
+                let listener = crate::tls::TlsListener::new(self.listener, config)?.tap_io(|_| {});
+                Box::pin(axum::serve(listener, service).with_graceful_shutdown(stopping).into_future())
+            }
+            None => Box::pin(axum::serve(self.listener, service).with_graceful_shutdown(stopping).into_future()),
+        };
+        let server = tokio::spawn(server);
         shutdown.await;
         tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
         let _ = tx.send(true);

@@ -175,6 +175,11 @@ pub struct HttpConfig {
     /// `https://app.example.com`; credentials are allowed for exactly these.
     /// Empty (default): no cross-origin access.
     pub cors_origins: Vec<String>,
+    /// PEM certificate chain: azth terminates TLS itself (for deployments
+    /// without a proxy in front). Set together with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Logging settings.
@@ -268,6 +273,8 @@ impl Default for HttpConfig {
             shutdown_grace_secs: 30,
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -396,6 +403,9 @@ impl Config {
                 return bad("http.trusted_proxies", "each entry must be an address or CIDR such as 10.0.0.0/8");
             }
         }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return bad("http.tls_cert", "http.tls_cert and http.tls_key are set together or not at all");
+        }
         for origin in &self.http.cors_origins {
             let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
                 && !origin.ends_with('/')
@@ -459,6 +469,7 @@ impl Config {
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.http.tls_cert.is_some() => format!("https://{}", self.listen),
             None => format!("http://{}", self.listen),
         }
     }

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{Application, StartError};
 pub use config::Config;

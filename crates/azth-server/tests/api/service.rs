@@ -381,3 +381,43 @@ async fn forwarded_for_is_believed_from_trusted_proxies_only() {
     .await;
     assert_eq!(session_ip(&app).await, "198.51.100.23");
 }
+
+#[tokio::test]
+async fn serves_https_itself_when_given_a_certificate() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (cert, key) = (fixtures.join("tls-test.crt"), fixtures.join("tls-test.key"));
+    let app = spawn_with(Spawn {
+        tweak: Some(Box::new(move |c| {
+            c.http.tls_cert = Some(cert);
+            c.http.tls_key = Some(key);
+        })),
+        ..Spawn::default()
+    })
+    .await;
+    // A client that connects and never speaks TLS holds up nobody.
+    let _silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let root = reqwest::Certificate::from_pem(&std::fs::read(fixtures.join("tls-test-ca.crt")).unwrap()).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
+    let url = format!("https://localhost:{}/health", app.addr.port());
+    let r = client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    assert!(app.state.config.public_url().starts_with("https://"), "the issuer is https");
+    // Plain HTTP to the TLS port gets no answer, and a client that does not
+    // trust the certificate refuses the connection.
+    assert!(app.client.get(format!("http://{}/health", app.addr)).send().await.is_err());
+    assert!(reqwest::Client::new().get(&url).send().await.is_err());
+}
+
+#[test]
+fn tls_needs_both_files_and_names_the_bad_one() {
+    let mut config = azth_server::Config::default();
+    config.http.tls_cert = Some("/nonexistent/cert.pem".into());
+    assert!(config.validate().unwrap_err().to_string().contains("http.tls_cert"));
+    let err = azth_server::tls::server_config(
+        std::path::Path::new("/nonexistent/cert.pem"),
+        std::path::Path::new("/nonexistent/key.pem"),
+    )
+    .unwrap_err();
+    assert!(err.starts_with("http.tls_cert /nonexistent/cert.pem"), "{err}");
+}
