@@ -97,7 +97,7 @@ async fn list(
 /// Without a password the user is `pending` and gets an invitation.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
+pub(crate) struct CreateUser {
     email: String,
     username: Option<String>,
     #[schema(value_type = Option<String>, format = Password)]
@@ -160,7 +160,7 @@ async fn get_one(
 /// Absent fields are left alone; `null` clears one.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchUser {
+pub(crate) struct PatchUser {
     email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -382,7 +382,7 @@ async fn user_roles(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AssignRole {
+pub(crate) struct AssignRole {
     role_id: Uuid,
     /// An expired assignment grants nothing.
     expires_at: Option<DateTime<Utc>>,

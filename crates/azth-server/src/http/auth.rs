@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RegisterRequest {
+pub(crate) struct RegisterRequest {
     email: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
@@ -101,7 +101,7 @@ enum Mode {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(crate) struct LoginRequest {
     /// Email or username.
     identifier: String,
     #[schema(value_type = String, format = Password)]
@@ -181,7 +181,7 @@ pub(crate) fn mfa_required(token: String) -> Response {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginMfaRequest {
+pub(crate) struct LoginMfaRequest {
     mfa_token: String,
     /// `totp` or `backup_code`.
     #[schema(example = "totp")]
@@ -287,7 +287,7 @@ fn set_cookie(name: &str, value: &str, http_only: bool, secure: bool, max_age: O
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub(crate) struct RefreshRequest {
     /// Absent in cookie mode (the session cookie is used, with `X-CSRF-Token`).
     refresh_token: Option<String>,
 }
@@ -328,7 +328,7 @@ async fn refresh(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LogoutRequest {
+pub(crate) struct LogoutRequest {
     /// End every session of the user, not only this one.
     #[serde(default)]
     all: bool,

@@ -58,7 +58,7 @@ async fn get_me(
 /// Absent fields are left alone; `null` clears one.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchMe {
+pub(crate) struct PatchMe {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     username: Option<Option<String>>,
@@ -100,7 +100,7 @@ async fn patch_me(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChangePassword {
+pub(crate) struct ChangePassword {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
     #[schema(value_type = String, format = Password)]
@@ -164,7 +164,7 @@ async fn totp_enrol(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CodeRequest {
+pub(crate) struct CodeRequest {
     /// A current TOTP code.
     code: String,
 }
@@ -203,7 +203,7 @@ async fn totp_confirm(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DisableRequest {
+pub(crate) struct DisableRequest {
     #[schema(value_type = String, format = Password)]
     password: SecretString,
     /// A current TOTP code or a backup code.

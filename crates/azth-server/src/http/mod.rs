@@ -163,3 +163,50 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed)
 }
+
+/// Parses `body` as every JSON request body the API accepts, the way the
+/// handlers do (`json::parse`: problem+json errors, never a panic). For the
+/// fuzz target `request_bodies` (fuzz/); each outcome is discarded.
+#[doc(hidden)]
+pub fn parse_every_body(body: &[u8]) -> usize {
+    fn ok<T: serde::de::DeserializeOwned>(body: &[u8]) -> usize {
+        usize::from(json::parse::<T>(body).is_ok())
+    }
+    ok::<admin_users::CreateUser>(body)
+        + ok::<admin_users::PatchUser>(body)
+        + ok::<admin_users::AssignRole>(body)
+        + ok::<auth::RegisterRequest>(body)
+        + ok::<auth::LoginRequest>(body)
+        + ok::<auth::LoginMfaRequest>(body)
+        + ok::<auth::RefreshRequest>(body)
+        + ok::<auth::LogoutRequest>(body)
+        + ok::<me::PatchMe>(body)
+        + ok::<me::ChangePassword>(body)
+        + ok::<me::CodeRequest>(body)
+        + ok::<me::DisableRequest>(body)
+        + ok::<notifications::PutTemplate>(body)
+        + ok::<recovery::ForgotRequest>(body)
+        + ok::<recovery::ResetRequest>(body)
+        + ok::<recovery::VerifyRequest>(body)
+        + ok::<recovery::ResendRequest>(body)
+        + ok::<recovery::OtpSendRequest>(body)
+        + ok::<recovery::OtpVerifyRequest>(body)
+        + ok::<roles::CreateRole>(body)
+        + ok::<roles::PatchRole>(body)
+        + ok::<roles::PermissionSet>(body)
+        + ok::<roles::CheckRequest>(body)
+        + ok::<tenants::PatchOwn>(body)
+        + ok::<tenants::CreateTenant>(body)
+        + ok::<tenants::PatchTenant>(body)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    #[test]
+    fn every_body_parser_answers_errors_not_panics() {
+        assert_eq!(super::parse_every_body(b"not json"), 0);
+        assert_eq!(super::parse_every_body(b"{\"email\": 5}"), 0);
+        // An empty object is a valid body for the patch and no-field requests only.
+        assert!(super::parse_every_body(b"{}") > 0);
+    }
+}

@@ -160,7 +160,7 @@ async fn template(
 /// A template override (MiniJinja syntax).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PutTemplate {
+pub(crate) struct PutTemplate {
     subject: String,
     text_body: String,
     html_body: Option<String>,

@@ -60,7 +60,7 @@ struct Accepted {}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ForgotRequest {
+pub(crate) struct ForgotRequest {
     email: String,
 }
 
@@ -87,7 +87,7 @@ async fn forgot(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResetRequest {
+pub(crate) struct ResetRequest {
     /// From the emailed link, or `reset_token` of `otp/verify`.
     token: String,
     #[schema(value_type = String, format = Password)]
@@ -116,7 +116,7 @@ async fn reset(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyRequest {
+pub(crate) struct VerifyRequest {
     /// From the emailed link.
     token: String,
 }
@@ -143,7 +143,7 @@ async fn verify_email(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResendRequest {
+pub(crate) struct ResendRequest {
     email: String,
 }
 
@@ -185,7 +185,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<azth_core::mod
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OtpSendRequest {
+pub(crate) struct OtpSendRequest {
     /// `email` or `sms`.
     #[schema(example = "email")]
     channel: String,
@@ -233,7 +233,7 @@ async fn otp_send(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OtpVerifyRequest {
+pub(crate) struct OtpVerifyRequest {
     channel: String,
     purpose: String,
     target: String,

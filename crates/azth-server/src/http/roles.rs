@@ -54,7 +54,7 @@ async fn list(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateRole {
+pub(crate) struct CreateRole {
     /// 1–100 characters, not a system role's name.
     name: String,
     description: Option<String>,
@@ -107,7 +107,7 @@ async fn get_one(
 /// Absent fields are left alone; `null` clears the description.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchRole {
+pub(crate) struct PatchRole {
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -178,7 +178,7 @@ async fn permissions(
 /// A role's permission names.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PermissionSet {
+pub(crate) struct PermissionSet {
     #[schema(example = json!(["users:read", "roles:read"]))]
     permissions: Vec<String>,
 }
@@ -227,7 +227,7 @@ async fn catalog(
 /// `permission` and/or `permissions`; `user_id` checks another user (needs roles:read).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CheckRequest {
+pub(crate) struct CheckRequest {
     permission: Option<String>,
     permissions: Option<Vec<String>>,
     user_id: Option<Uuid>,

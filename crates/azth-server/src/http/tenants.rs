@@ -64,7 +64,7 @@ async fn get_own(
 /// `settings` is merged into the current settings.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchOwn {
+pub(crate) struct PatchOwn {
     name: Option<String>,
     #[schema(value_type = Option<TenantSettings>)]
     settings: Option<serde_json::Value>,
@@ -113,7 +113,7 @@ async fn list(
 /// The first owner; without a password they are `pending` and invited.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OwnerRequest {
+pub(crate) struct OwnerRequest {
     email: String,
     #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
@@ -124,7 +124,7 @@ struct OwnerRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateTenant {
+pub(crate) struct CreateTenant {
     name: String,
     slug: String,
     /// Matched against `Host` to resolve the tenant of unauthenticated requests.
@@ -200,7 +200,7 @@ async fn get_one(
 /// Absent fields are left alone; `null` clears the domain; `settings` are merged.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchTenant {
+pub(crate) struct PatchTenant {
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
