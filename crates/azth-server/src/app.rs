@@ -179,7 +179,7 @@ pub async fn open_state(config: Config) -> Result<AppState, StartError> {
         hasher,
         master,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
-        pending_revocations: Arc::default(),
+        revocations: Arc::default(),
         background: tokio_util::task::TaskTracker::new(),
     })
 }

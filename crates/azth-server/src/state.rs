@@ -28,10 +28,9 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// Wakes this node's outbox worker after a commit that queued messages.
     pub outbox_wake: Arc<tokio::sync::Notify>,
-    /// Revocation markers that could not reach the shared cache (it was
-    /// down); written as soon as it answers again, so no revoked session
-    /// comes back to life when the cache returns.
-    pub pending_revocations: Arc<std::sync::Mutex<Vec<uuid::Uuid>>>,
+    /// Whether this node trusts the cache's revocation markers (not while
+    /// the cache failed or lost them: see `services::auth::Revocations`).
+    pub revocations: Arc<crate::services::auth::Revocations>,
     /// Work a request hands off so its answer cannot depend on it (the
     /// existence-revealing half of forgot/resend/otp-send); awaited on shutdown.
     pub background: tokio_util::task::TaskTracker,

@@ -23,6 +23,15 @@ pub trait Cache: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), CacheError>;
     /// The value under `key`, if any and not expired.
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
+    /// The values under `keys`, in order: one consistent read where the
+    /// backend can (Redis `MGET`), else one `get` after the other.
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
     /// Stores `value` under `key` for `ttl`.
     async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
     /// Removes `key`; absent keys are fine.

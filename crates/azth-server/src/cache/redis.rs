@@ -90,6 +90,12 @@ impl Cache for RedisCache {
         self.run(async move { conn.get(key).await }).await
     }
 
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, CacheError> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        self.run(async move { redis::cmd("MGET").arg(keys).query_async(&mut conn).await }).await
+    }
+
     async fn set_ex(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let key = self.key(key);

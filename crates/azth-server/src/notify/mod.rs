@@ -90,11 +90,10 @@ pub async fn drain_once(state: &AppState, sender: &dyn Sender) -> Result<usize, 
     let count = messages.len();
     for message in messages {
         let outcome = sender.send(&message).await;
-        let mut tx = state.store.system("the outbox worker serves every tenant").await?;
-        match outcome {
+        let retry_at = match &outcome {
             Ok(()) => {
                 metrics::counter!("azth_notifications_sent_total", "channel" => message.kind.clone()).increment(1);
-                tx.mark_notification_sent(message.id).await?
+                None
             }
             Err(error) => {
                 let retryable = matches!(error, SendError::Transient(_));
@@ -103,12 +102,49 @@ pub async fn drain_once(state: &AppState, sender: &dyn Sender) -> Result<usize, 
                 tracing::warn!(notification = %message.id, error = %error, retry = retry_at.is_some(), "delivery failed");
                 metrics::counter!("azth_notifications_failed_total", "final" => if retry_at.is_some() { "no" } else { "yes" })
                     .increment(1);
-                tx.mark_notification_failed(message.id, &error.to_string(), retry_at).await?;
+                retry_at
             }
-        }
-        tx.commit().await?;
+        };
+        record_outcome(state, message.id, outcome.as_ref().err(), retry_at).await?;
     }
     Ok(count)
+}
+
+/// How long a worker keeps trying to record a delivery while the database
+/// is unavailable: well inside the lease, after which another worker would
+/// send the message again.
+const RECORD_PATIENCE: Duration = Duration::from_secs(40);
+
+/// Records how a delivery went, retrying while the database is unavailable:
+/// a message delivered but left `sending` would be delivered a second time
+/// when its lease runs out.
+async fn record_outcome(
+    state: &AppState,
+    id: uuid::Uuid,
+    error: Option<&SendError>,
+    retry_at: Option<chrono::DateTime<Utc>>,
+) -> Result<(), azth_store::StoreError> {
+    let deadline = tokio::time::Instant::now() + RECORD_PATIENCE;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let attempt = async {
+            let mut tx = state.store.system("the outbox worker serves every tenant").await?;
+            match error {
+                None => tx.mark_notification_sent(id).await?,
+                Some(error) => tx.mark_notification_failed(id, &error.to_string(), retry_at).await?,
+            }
+            tx.commit().await
+        };
+        match attempt.await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_unavailable() && tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(notification = %id, error = %e, "could not record a delivery yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Runs the worker until `stop` turns true.

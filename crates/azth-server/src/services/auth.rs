@@ -499,41 +499,101 @@ async fn cookie_session(state: &AppState, cookie: &str) -> Result<(Tenant, Sessi
     Ok((tenant, session))
 }
 
+/// The cache key of a session's revocation marker.
+fn revocation_key(session: Uuid) -> String {
+    format!("revoked:{session}")
+}
+
+/// Marks that the cache holds every revocation of the last
+/// [`REVOCATION_TTL`]; a cache that lost it (restarted without persistence,
+/// flushed, or the in-process cache of a restarted node) is re-filled, and
+/// until then every check reads the database.
+const WARM_SENTINEL: &str = "revocations:warm";
+
+/// Whether this node may answer revocation checks from the cache.
+///
+/// It may not at start, nor after the cache failed to answer or to take a
+/// marker, nor after a check found [`WARM_SENTINEL`] gone: then every check
+/// reads the database, and [`warm_revocations`] (at start, then every
+/// 250 ms from [`flush_revocations`]) rewrites the markers of every session
+/// revoked within [`REVOCATION_TTL`] — all nodes' revocations are in the
+/// database — before the cache is trusted again. So no revoked session comes
+/// back to life when the cache returns or loses its data, not even for a
+/// moment. A node that could not write a marker also deletes
+/// [`WARM_SENTINEL`] first, so nodes that saw no failure check the database
+/// too until the markers are back.
+#[derive(Debug)]
+pub struct Revocations {
+    /// Bumped by every reason for doubt.
+    doubts: std::sync::atomic::AtomicU64,
+    /// The value of `doubts` the last complete warm-up started from.
+    settled: std::sync::atomic::AtomicU64,
+    /// A marker of this node did not reach the cache.
+    unwritten: std::sync::atomic::AtomicBool,
+}
+
+/// The value of `Revocations::doubts` at start.
+const STARTING: u64 = 1;
+
+impl Default for Revocations {
+    fn default() -> Self {
+        // In doubt at start: an in-process cache starts empty, and Redis may
+        // have lost markers while this node was not running.
+        Self { doubts: STARTING.into(), settled: 0.into(), unwritten: false.into() }
+    }
+}
+
+impl Revocations {
+    /// Whether the cache's markers can be trusted.
+    pub fn trusted(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.settled.load(Ordering::SeqCst) == self.doubts.load(Ordering::SeqCst)
+    }
+
+    /// The cache may miss a marker: check the database until the next warm-up.
+    pub fn doubt(&self) {
+        self.doubts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Records in the shared cache that sessions are revoked, so access tokens
 /// naming them fail on the very next request on every node.
 pub async fn mark_revoked(state: &AppState, sessions: &[Uuid]) {
     for id in sessions {
-        if let Err(e) = state.cache.set_ex(&format!("revoked:{id}"), "1", REVOCATION_TTL).await {
-            // The database fallback in `is_revoked` refuses them while the
-            // cache is down; the marker is written when it returns.
-            tracing::warn!(error = %e, "could not record a revocation in the cache; will retry");
-            if let Ok(mut pending) = state.pending_revocations.lock()
-                && pending.len() < 1_000_000
-            {
-                pending.push(*id);
-            }
+        if let Err(e) = state.cache.set_ex(&revocation_key(*id), "1", REVOCATION_TTL).await {
+            // The revocation is committed: until the markers are rewritten,
+            // this node checks revocations in the database.
+            tracing::warn!(error = %e, "could not record a revocation in the cache; checking the database until it returns");
+            state.revocations.unwritten.store(true, std::sync::atomic::Ordering::SeqCst);
+            state.revocations.doubt();
+            return;
         }
     }
 }
 
-/// Writes the revocation markers the cache missed, once a second, until `stop`.
-/// Marks that the cache holds every revocation of the last
-/// [`REVOCATION_TTL`]; a cache that lost it (restarted without persistence,
-/// flushed, or the in-process cache of a restarted node) is re-filled.
-const WARM_SENTINEL: &str = "revocations:warm";
-
-/// Restores the revocation markers of a cache that lost them, from the
-/// sessions revoked in the last [`REVOCATION_TTL`]. Does nothing while the
-/// cache keeps its sentinel, or while it is down (then every check falls
-/// back to the database). Returns how many markers were written.
+/// Makes the cache's revocation markers trustworthy again when this node
+/// doubts them: rewrites the marker of every session revoked in the last
+/// [`REVOCATION_TTL`] from the database, then [`WARM_SENTINEL`]. At start, a
+/// cache still holding the sentinel is trusted as it is (another node or an
+/// earlier run filled it). Does nothing while the node trusts the cache or
+/// the cache is down. Returns how many markers were written.
 ///
 /// SECURITY: without this a cache that forgot a marker would accept a
-/// signed-out access token again until it expires. Checked at start (before
-/// serving) and every 5 s by the revocation flusher.
+/// signed-out access token again until it expires.
 pub async fn warm_revocations(state: &AppState) -> usize {
-    match state.cache.get(WARM_SENTINEL).await {
-        Ok(None) => {}
-        Ok(Some(_)) | Err(_) => return 0,
+    use std::sync::atomic::Ordering;
+    let revocations = &state.revocations;
+    let doubts = revocations.doubts.load(Ordering::SeqCst);
+    if revocations.settled.load(Ordering::SeqCst) == doubts || state.cache.ping().await.is_err() {
+        return 0;
+    }
+    if revocations.unwritten.swap(false, Ordering::SeqCst) && state.cache.del(WARM_SENTINEL).await.is_err() {
+        revocations.unwritten.store(true, Ordering::SeqCst);
+        return 0;
+    }
+    if doubts == STARTING && matches!(state.cache.get(WARM_SENTINEL).await, Ok(Some(_))) {
+        revocations.settled.store(doubts, Ordering::SeqCst);
+        return 0;
     }
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(REVOCATION_TTL).unwrap_or_else(|_| chrono::Duration::days(1));
@@ -556,52 +616,56 @@ pub async fn warm_revocations(state: &AppState) -> usize {
         if left.is_zero() {
             continue;
         }
-        if state.cache.set_ex(&format!("revoked:{id}"), "1", left).await.is_err() {
+        if state.cache.set_ex(&revocation_key(*id), "1", left).await.is_err() {
             return written;
         }
         written += 1;
     }
     // Set last: if the cache fails midway, the next round starts over.
     if state.cache.set_ex(WARM_SENTINEL, "1", REVOCATION_TTL * 30).await.is_ok() {
+        // Trusted again, unless a new doubt arose meanwhile.
+        revocations.settled.store(doubts, Ordering::SeqCst);
         tracing::info!(target: "azth::security", markers = written, "revocation markers restored in the cache");
     }
     written
 }
 
+/// While this node doubts the cache's revocation markers, warms them up
+/// every 250 ms, until `stop`.
 pub async fn flush_revocations(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut ticks: u64 = 0;
     loop {
-        ticks += 1;
-        if ticks.is_multiple_of(5) {
+        if !state.revocations.trusted() {
             warm_revocations(&state).await;
         }
-        let pending: Vec<Uuid> = match state.pending_revocations.lock() {
-            Ok(mut p) => std::mem::take(&mut *p),
-            Err(_) => Vec::new(),
-        };
-        if !pending.is_empty() {
-            mark_revoked(&state, &pending).await;
-        }
         tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
             _ = stop.changed() => return,
         }
     }
 }
 
-/// Whether a session is revoked: the cache first, the database when the
-/// cache cannot answer.
+/// Whether a session is revoked: the cache when this node trusts it and it
+/// still holds [`WARM_SENTINEL`] (one `MGET`), the database otherwise.
 async fn is_revoked(state: &AppState, tenant_id: Uuid, session_id: Uuid) -> Result<bool, ApiError> {
-    match state.cache.get(&format!("revoked:{session_id}")).await {
-        Ok(found) => Ok(found.is_some()),
-        Err(e) => {
-            tracing::warn!(error = %e, "revocation check falls back to the database");
-            let mut tx = state.store.system("revocation fallback while the cache is down").await?;
-            let session = tx.session_by_id(tenant_id, session_id).await?;
-            tx.commit().await?;
-            Ok(session.is_none_or(|s| s.revoked_at.is_some()))
+    if state.revocations.trusted() {
+        let key = revocation_key(session_id);
+        match state.cache.get_many(&[&key, WARM_SENTINEL]).await {
+            Ok(found) if found.first().is_some_and(Option::is_some) => return Ok(true),
+            Ok(found) if found.get(1).is_some_and(Option::is_some) => return Ok(false),
+            Ok(_) => {
+                tracing::warn!("the cache lost its revocation markers; checking the database until they are restored");
+                state.revocations.doubt();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation check falls back to the database");
+                state.revocations.doubt();
+            }
         }
     }
+    let mut tx = state.store.system("revocation check while the cache is in doubt").await?;
+    let session = tx.session_by_id(tenant_id, session_id).await?;
+    tx.commit().await?;
+    Ok(session.is_none_or(|s| s.revoked_at.is_some()))
 }
 
 /// The principal of an `Authorization: Bearer` access token.

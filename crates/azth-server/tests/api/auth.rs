@@ -843,12 +843,17 @@ async fn a_session_revoked_while_redis_was_down_stays_revoked_after_it_returns()
     assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401, "refused through the database meanwhile");
 
     proxy.up();
+    // From the moment Redis answers until the marker is back, the token is
+    // refused on every request (no window in which the cache says "not revoked").
     let key = format!("revoked:{}", c.session_id);
-    let flushed = crate::support::eventually(std::time::Duration::from_secs(15), || async {
-        matches!(app.state.cache.get(&key).await, Ok(Some(_)))
-    })
-    .await;
-    assert!(flushed, "the revocation reached the cache once it returned");
+    let mut statuses = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(matches!(app.state.cache.get(&key).await, Ok(Some(_))) && app.state.revocations.trusted()) {
+        assert!(tokio::time::Instant::now() < deadline, "the revocation reached the cache once it returned");
+        statuses.push(app.get_as("/api/v1/me", &c.access).await.status().as_u16());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(statuses.iter().all(|s| *s == 401), "accepted while Redis came back: {statuses:?}");
     assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (401, "TOKEN_INVALID".into()));
 }
 
@@ -858,19 +863,28 @@ async fn a_cache_that_forgets_revocations_gets_them_back_from_the_database() {
     let c = app.signed_up("acme").await;
     let keep = app.login("acme", &c.email, &c.password).await;
     let keep: Value = keep.json().await.unwrap();
+    assert!(app.state.revocations.trusted(), "markers warmed at start, before serving");
     let r = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&c.access).send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401);
 
-    // The cache loses everything it knew (a restart without persistence).
-    app.state.cache.del(&format!("revoked:{}", c.session_id)).await.unwrap();
+    // The cache loses everything it knew (a restart without persistence):
+    // the very next check notices the sentinel is gone and asks the database.
+    let key = format!("revoked:{}", c.session_id);
+    app.state.cache.del(&key).await.unwrap();
     app.state.cache.del("revocations:warm").await.unwrap();
-    assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 200, "the loss is real");
+    assert_eq!(code(app.get_as("/api/v1/me", &c.access).await).await, (401, "TOKEN_INVALID".into()));
+    assert!(!app.state.revocations.trusted(), "the node noticed and checks the database");
 
-    // The next warm-up (at start, then every 5 s) restores the marker from the sessions table.
-    assert!(azth_server::services::auth::warm_revocations(&app.state).await >= 1);
+    // The flusher restores the marker from the sessions table (within 250 ms)
+    // and the cache is trusted again.
+    let restored = crate::support::eventually(std::time::Duration::from_secs(10), || async {
+        matches!(app.state.cache.get(&key).await, Ok(Some(_))) && app.state.revocations.trusted()
+    })
+    .await;
+    assert!(restored, "the marker was restored");
     assert_eq!(app.get_as("/api/v1/me", &c.access).await.status(), 401);
     assert_eq!(app.get_as("/api/v1/me", keep["access_token"].as_str().unwrap()).await.status(), 200);
-    // With the sentinel back, warming is a no-op until the cache forgets again.
+    // Trusted, with the sentinel back: warming is a no-op until the next doubt.
     assert_eq!(azth_server::services::auth::warm_revocations(&app.state).await, 0);
 }

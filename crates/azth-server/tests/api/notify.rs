@@ -1,7 +1,7 @@
 //! Delivery of the outbox: a real SMTP conversation with a sink started by
 //! the test, a signed webhook received by a local HTTP server, retries with
-//! backoff, permanent failures, two workers sharing 1,000 messages, and a
-//! message whose worker died.
+//! backoff, permanent failures, two workers sharing 1,000 messages, a
+//! message whose worker died, and a delivery the database drops right after.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -317,6 +317,48 @@ async fn a_message_whose_worker_died_is_delivered_after_the_lease() {
     advance_clock(&app).await; // the lease runs out
     assert_eq!(notify::drain_once(&app.state, &sender).await.unwrap(), 1);
     assert_eq!(row(&app, id).await.0, "sent");
+}
+
+/// A sender that cuts the database (through the test's proxy) right after
+/// each delivery, as if PostgreSQL restarted at that moment.
+struct CutsTheDatabase<'a> {
+    proxy: &'a crate::support::Proxy,
+    sent: Mutex<Vec<uuid::Uuid>>,
+}
+
+#[async_trait::async_trait]
+impl Sender for CutsTheDatabase<'_> {
+    async fn send(&self, m: &OutboxMessage) -> Result<(), SendError> {
+        self.sent.lock().unwrap().push(m.id);
+        self.proxy.down();
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_is_recorded_even_when_the_database_drops_right_after_it() {
+    let app =
+        spawn_with(Spawn { db_proxy: true, tweak: Some(Box::new(|c| c.outbox.workers = 0)), ..Spawn::default() }).await;
+    app.create_tenant("acme", json!({})).await;
+    let id = queue(&app, 1).await[0];
+    let proxy = app.db_proxy.as_ref().unwrap();
+    let sender = CutsTheDatabase { proxy, sent: Mutex::new(Vec::new()) };
+    // The database returns 1.5 s after the delivery (past the pool's 1 s
+    // acquire timeout): the worker waits for it to record the delivery.
+    let back = async {
+        while sender.sent.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        proxy.up();
+    };
+    let (drained, ()) = tokio::join!(notify::drain_once(&app.state, &sender), back);
+    assert_eq!(drained.unwrap(), 1);
+    assert_eq!(row(&app, id).await.0, "sent", "recorded, not left leased to be sent again");
+    advance_clock(&app).await; // any lease runs out
+    let again = Scripted::new(0, false);
+    assert_eq!(notify::drain_once(&app.state, &again).await.unwrap(), 0, "nothing to deliver a second time");
+    assert_eq!(*sender.sent.lock().unwrap(), vec![id]);
 }
 
 #[tokio::test]
