@@ -262,6 +262,15 @@ pub async fn login_second_factor(
     }
     let tenant: Tenant = auth::token_tenant(state, pending.tenant_id).await?;
     let user_id = pending.user_id;
+    let creds = {
+        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
+        let creds = tx.user_credentials_by_id(tenant.id, user_id).await?;
+        tx.commit().await?;
+        creds.ok_or_else(|| ApiError::new(ErrorCode::InvalidCredentials))?
+    };
+    // SECURITY: second factors count in the account's lockout, and a locked
+    // account is refused here as at the password step (gap G1).
+    lockout::refuse_if_locked(state, tenant.id, &Subject::User(user_id), creds.locked_until).await?;
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
     let ok = match method {
         "totp" => check_totp(state, tx.as_mut(), tenant.id, user_id, code).await?,
@@ -269,14 +278,9 @@ pub async fn login_second_factor(
     };
     if !ok {
         drop(tx);
-        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
-        tx.insert_audit(&meta.record(
-            tenant.id,
-            Some(user_id),
-            AuditEvent::auth("auth.login.failed", Some(user_id)).with_details(serde_json::json!({"factor": method})),
-        ))
-        .await?;
-        tx.commit().await?;
+        let event =
+            AuditEvent::auth("auth.login.failed", Some(user_id)).with_details(serde_json::json!({"factor": method}));
+        auth::count_account_failure(state, meta, &tenant, Actor::User(user_id), &creds.user, event).await?;
         return Err(bad_code());
     }
     // SECURITY: single use — the token is gone before the session exists.

@@ -176,6 +176,39 @@ async fn an_mfa_token_allows_five_tries() {
     assert_eq!(code_of(r).await, (422, "VALIDATION_ERROR".into()));
 }
 
+/// Gap G1: failed second factors count in the account's lockout, a correct
+/// password does not reset the count, and a locked account is refused at
+/// the second step too.
+#[tokio::test]
+async fn second_factors_count_in_the_account_lockout_and_a_password_alone_does_not_reset_it() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    for _ in 0..3 {
+        let r = app.login("acme", &c.email, "wrong-password-123").await;
+        assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()));
+    }
+    // The right password: a second factor is due and the three failures stand.
+    let token = mfa_token(&app, &c).await;
+    assert_eq!(code_of(second_factor(&app, &token, "totp", "000000").await).await, (401, "INVALID_MFA_CODE".into()));
+    let r = second_factor(&app, &token, "backup_code", "aaaaa-aaaaa").await;
+    assert_eq!(code_of(r).await, (401, "INVALID_MFA_CODE".into()), "the fifth failure locks");
+
+    // Locked: the sixth attempt is refused even with a right code.
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(r.status(), 423);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    assert_eq!(code_of(app.login("acme", &c.email, &c.password).await).await, (423, "ACCOUNT_LOCKED".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "auth.login.failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
+    app.message(&c.email, "account_locked").await;
+}
+
 #[tokio::test]
 async fn backup_codes_work_once_and_regeneration_kills_the_old_set() {
     let app = app_with("acme", json!({})).await;
