@@ -149,13 +149,24 @@ pub async fn disable(
     if !creds.user.mfa_enabled {
         return Err(ApiError::conflict(Some("mfa".into())).with_detail("TOTP is not enabled"));
     }
-    if !state.hasher.verify(&password, creds.password_hash).await? {
+    // SECURITY: wrong passwords and codes here count in the account's
+    // lockout, and a locked account is refused (gap G2).
+    lockout::refuse_if_locked(state, tenant, &Subject::User(principal.user_id), creds.locked_until).await?;
+    let failed = |factor: &str| {
+        AuditEvent::auth("mfa.disable_failed", Some(principal.user_id))
+            .with_details(serde_json::json!({"factor": factor}))
+    };
+    let actor = Actor::User(principal.user_id);
+    if !state.hasher.verify(&password, creds.password_hash.clone()).await? {
+        auth::count_account_failure(state, meta, &principal.tenant, actor, &creds.user, failed("password")).await?;
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     }
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
     let ok = check_totp(state, tx.as_mut(), tenant, principal.user_id, code).await?
         || tx.consume_backup_code(tenant, principal.user_id, &backup_digest(state, code)).await?;
     if !ok {
+        drop(tx);
+        auth::count_account_failure(state, meta, &principal.tenant, actor, &creds.user, failed("code")).await?;
         return Err(bad_code());
     }
     tx.disable_mfa(tenant, principal.user_id).await?;

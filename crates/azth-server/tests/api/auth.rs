@@ -573,6 +573,38 @@ async fn me_can_be_edited_and_the_password_changed() {
     assert!(app.audit_actions(tenant.id).await.iter().any(|a| a == "auth.password.changed"));
 }
 
+/// Gap G2: guesses of the current password at `POST /me/password` (a
+/// stolen session) count in the account's lockout and are audited; a locked
+/// account is refused there and at sign-in.
+#[tokio::test]
+async fn current_password_guesses_count_in_the_account_lockout_and_are_audited() {
+    let app = app_with_tenant("acme").await;
+    let c = app.signed_up("acme").await;
+    let change = |current: &str| {
+        app.client
+            .post(app.url("/api/v1/me/password"))
+            .bearer_auth(&c.access)
+            .json(&json!({"current_password": current, "new_password": strong_password()}))
+            .send()
+    };
+    for attempt in 1..=5 {
+        let r = change("wrong-password-1").await.unwrap();
+        assert_eq!(code(r).await, (401, "INVALID_CREDENTIALS".into()), "attempt {attempt}");
+    }
+    let r = change(&c.password).await.unwrap();
+    assert_eq!(r.status(), 423, "locked, even with the right password");
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    assert_eq!(code(app.login("acme", &c.email, &c.password).await).await, (423, "ACCOUNT_LOCKED".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "auth.password.change_failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
+    assert!(!actions.iter().any(|a| a == "auth.password.changed"), "{actions:?}");
+}
+
 #[tokio::test]
 async fn cookie_mode_with_csrf() {
     let app = app_with_tenant("acme").await;

@@ -261,6 +261,36 @@ async fn backup_codes_work_once_and_regeneration_kills_the_old_set() {
     }
 }
 
+/// Gap G2: wrong passwords and codes at `DELETE /me/mfa/totp` count in the
+/// account's lockout and are audited; a locked account cannot disable TOTP.
+#[tokio::test]
+async fn disabling_totp_counts_wrong_passwords_and_codes_in_the_account_lockout() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    let disable =
+        |body: Value| app.client.delete(app.url("/api/v1/me/mfa/totp")).bearer_auth(&c.access).json(&body).send();
+    for _ in 0..3 {
+        let r = disable(json!({"password": "wrong-password-1", "code": codes[0]})).await.unwrap();
+        assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()));
+    }
+    for _ in 0..2 {
+        let r = disable(json!({"password": c.password, "code": "aaaaa-aaaaa"})).await.unwrap();
+        assert_eq!(code_of(r).await, (401, "INVALID_MFA_CODE".into()));
+    }
+    let r = disable(json!({"password": c.password, "code": codes[0]})).await.unwrap();
+    assert_eq!(r.status(), 423, "locked, even with the right password and code");
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    let me: Value = app.get_as("/api/v1/me", &c.access).await.json().await.unwrap();
+    assert_eq!(me["user"]["mfa_enabled"], true);
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "mfa.disable_failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
+}
+
 #[tokio::test]
 async fn email_verification_links_work_once_and_gate_login_when_required() {
     let app = app_with("strict", json!({"require_verified_email": true})).await;
