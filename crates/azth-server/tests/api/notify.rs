@@ -337,3 +337,40 @@ async fn maintenance_creates_partitions_and_purges_expired_rows() {
     let (created, dropped, _) = azth_server::maintenance::run_once(&app.state).await.unwrap();
     assert_eq!((created, dropped), (0, 0), "idempotent");
 }
+
+/// Gap G4: once a message is delivered its row no longer holds the body
+/// (live links and codes); the link in the delivered message still works.
+#[tokio::test]
+async fn delivered_messages_leave_no_live_link_in_the_database() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let message = app.message(&c.email, "verification").await;
+    let token = message.token();
+    let status = || async {
+        app.scalar(
+            "select status from notifications where recipient = $1 and template = 'verification'",
+            &[Arg::Text(c.email.clone())],
+        )
+        .await
+    };
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(10), || async {
+            status().await.as_deref() == Some("sent")
+        })
+        .await
+    );
+    let rows = app
+        .rows(
+            "select content, html_content from notifications where recipient = $1 and template = 'verification'",
+            &[Arg::Text(c.email.clone())],
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some(azth_store::DELIVERED_CONTENT));
+    assert!(rows[0][1].as_deref().is_none_or(|html| html == azth_store::DELIVERED_CONTENT), "{:?}", rows[0][1]);
+    assert!(rows[0].iter().flatten().all(|column| !column.contains(&token)));
+
+    let r = app.post_json("/api/v1/auth/email/verify", None, json!({"token": token})).await;
+    assert_eq!(r.status(), 200);
+}
