@@ -11,6 +11,7 @@
 //!   the tenant (token look-ups, tenant resolution, workers).
 
 pub mod error;
+pub mod files;
 pub mod migrations;
 pub mod postgres;
 pub mod repo;

@@ -374,3 +374,33 @@ async fn delivered_messages_leave_no_live_link_in_the_database() {
     let r = app.post_json("/api/v1/auth/email/verify", None, json!({"token": token})).await;
     assert_eq!(r.status(), 200);
 }
+
+/// Gap G10: what azth writes under the data dir is readable by its user
+/// only — the directories 0700, outbox messages and the SQLite database 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_outbox_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| format!("{:o}", std::fs::metadata(path).unwrap().permissions().mode() & 0o777);
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    app.message(&c.email, "verification").await;
+
+    let outbox = app.data_dir.join("outbox");
+    assert_eq!(mode(&app.data_dir), "700", "the data dir");
+    assert_eq!(mode(&outbox), "700", "the outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!files.is_empty());
+    for file in files {
+        assert_eq!(mode(&file), "600", "{}", file.display());
+    }
+    if crate::support::on_sqlite() {
+        for name in ["azth.db", "azth.db-wal", "azth.db-shm"] {
+            let path = app.data_dir.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), "600", "{name}");
+            }
+        }
+    }
+}
