@@ -768,6 +768,25 @@ async fn bootstrap_creates_the_system_tenant_and_its_operator_once() {
     assert!(again.is_none(), "bootstrap runs once");
 }
 
+/// A configured first-operator password is held to the password policy:
+/// a weak one stops start-up with one line naming the variable (never the
+/// value), before anything is created.
+#[tokio::test]
+async fn a_weak_bootstrap_password_stops_start_up_naming_the_variable() {
+    for (weak, why) in [("short-pw", "at least 12"), ("password1234", "too common"), ("root@example.com", "email")] {
+        let (mut config, db, _) = crate::support::fresh_storage(false).await;
+        let data_dir = config.data_dir.clone();
+        config.bootstrap.admin_password = Some(weak.to_owned().into());
+        let Err(e) = azth_server::Application::build(config).await else { panic!("{weak}: started") };
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("AZTH_BOOTSTRAP_ADMIN_PASSWORD") && text.contains(why), "{text}");
+        assert!(!text.contains(weak), "{text}");
+        assert_eq!(db.scalar("select count(*) from tenants", &[]).await.as_deref(), Some("0"), "nothing created");
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
+}
+
 #[tokio::test]
 async fn a_full_hashing_queue_answers_503_with_retry_after() {
     let app = spawn_with(Spawn {
