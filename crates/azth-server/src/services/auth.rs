@@ -464,21 +464,26 @@ pub async fn refresh(
     match tx.spend_refresh_token(&hash).await? {
         RefreshOutcome::Invalid => Err(ApiError::new(ErrorCode::TokenInvalid)),
         RefreshOutcome::Spent { session_id, tenant_id } => {
-            header_matches(state, header_tenant, tenant_id).await?;
+            // SECURITY: a replay revokes the session whatever the tenant
+            // header says, so probing with a foreign X-Tenant-ID cannot dodge
+            // reuse detection (gap G13); the header still decides the answer.
+            let header = header_matches(state, header_tenant, tenant_id).await;
             let revoked = tx.revoke_session(tenant_id, session_id).await?;
             let user = tx.session_by_id(tenant_id, session_id).await?.map(|s| s.user_id);
-            tx.insert_audit(
-                &meta.record(
-                    tenant_id,
-                    user,
-                    AuditEvent::auth("auth.token.reused", user)
-                        .with_details(serde_json::json!({"session_id": session_id, "session_revoked": revoked})),
-                ),
-            )
+            tx.insert_audit(&meta.record(
+                tenant_id,
+                user,
+                AuditEvent::auth("auth.token.reused", user).with_details(serde_json::json!({
+                    "session_id": session_id,
+                    "session_revoked": revoked,
+                    "tenant_header_matched": header.is_ok(),
+                })),
+            ))
             .await?;
             tx.commit().await?;
             mark_revoked(state, &[session_id]).await;
             tracing::warn!(target: "azth::security", tenant = %tenant_id, session = %session_id, "refresh token reused; session revoked");
+            header?;
             Err(ApiError::new(ErrorCode::TokenReused))
         }
         RefreshOutcome::Fresh(session) => {

@@ -295,6 +295,45 @@ async fn refresh_reuse_revokes_the_session() {
     assert!(app.audit_actions(tenant.id).await.iter().any(|a| a == "auth.token.reused"));
 }
 
+/// Gap G13: replaying a spent refresh token with an `X-Tenant-ID` naming
+/// another tenant still revokes the session and is audited; the header
+/// decides the answer (401 `TOKEN_INVALID`).
+#[tokio::test]
+async fn refresh_reuse_under_a_foreign_tenant_header_still_revokes_the_session() {
+    let app = app_with_tenant("acme").await;
+    app.create_tenant("other", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let r = app.refresh(&c.refresh).await;
+    assert_eq!(r.status(), 200);
+    let next: Value = r.json().await.unwrap();
+
+    let r = app
+        .post("/api/v1/auth/refresh", Some("other"))
+        .json(&json!({"refresh_token": c.refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, (401, "TOKEN_INVALID".into()));
+    // The session is gone: its live refresh and access tokens no longer work.
+    assert_eq!(code(app.refresh(next["refresh_token"].as_str().unwrap()).await).await, (401, "TOKEN_INVALID".into()));
+    let access = next["access_token"].as_str().unwrap();
+    assert_eq!(code(app.get_as("/api/v1/me", access).await).await, (401, "TOKEN_INVALID".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let reused = app
+        .rows(
+            "select new_values from audit_logs where tenant_id = $1 and action = 'auth.token.reused'",
+            &[Arg::Uuid(tenant.id)],
+        )
+        .await;
+    assert_eq!(reused.len(), 1);
+    let details: Value = serde_json::from_str(reused[0][0].as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (details["session_revoked"].clone(), details["tenant_header_matched"].clone()),
+        (json!(true), json!(false))
+    );
+}
+
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_exactly_one_wins() {
     let app = app_with_tenant("acme").await;
