@@ -3,7 +3,7 @@
 
 use azth_core::crypto::token::{hmac_sha256_hex, random_bytes, random_token, sha256_hex};
 use azth_core::crypto::totp;
-use azth_core::model::{AuditEvent, SessionMode, Tenant};
+use azth_core::model::{AuditEvent, SessionMode, Tenant, UserStatus};
 use azth_core::{Actor, ErrorCode, FieldError};
 use azth_store::{StoreError, Tx};
 use base64::Engine;
@@ -282,6 +282,17 @@ pub async fn login_second_factor(
     // SECURITY: second factors count in the account's lockout, and a locked
     // account is refused here as at the password step (gap G1).
     lockout::refuse_if_locked(state, tenant.id, &Subject::User(user_id), creds.locked_until).await?;
+    // SECURITY: the account may have changed since its password was checked
+    // (the mfa_token lives 5 minutes): it must still be allowed to sign in,
+    // with the password step's answers (gap G14). A deleted account is not
+    // found above (401 INVALID_CREDENTIALS); a suspended or deleted tenant
+    // was refused by `token_tenant`.
+    if creds.user.status != UserStatus::Active {
+        return Err(ApiError::new(ErrorCode::Forbidden).with_detail("the account is not active"));
+    }
+    if tenant.settings.require_verified_email && !creds.user.email_verified {
+        return Err(ApiError::new(ErrorCode::EmailNotVerified));
+    }
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
     let ok = match method {
         "totp" => check_totp(state, tx.as_mut(), tenant.id, user_id, code).await?,

@@ -2,6 +2,8 @@
 //! backup codes, email verification, password reset, email/SMS one-time
 //! codes, enumeration resistance and rate limits.
 
+use azth_core::model::TenantStatus;
+use azth_server::services::cli;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
@@ -207,6 +209,41 @@ async fn second_factors_count_in_the_account_lockout_and_a_password_alone_does_n
     assert_eq!(actions.iter().filter(|a| *a == "auth.login.failed").count(), 5, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
     app.message(&c.email, "account_locked").await;
+}
+
+/// Gap G14: between the password and the second factor (5 minutes) the
+/// account or its tenant may change; the second step answers as the
+/// password step would, and a refused attempt does not use up the code.
+#[tokio::test]
+async fn the_second_step_refuses_accounts_and_tenants_changed_since_the_password() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    let user = Arg::Uuid(c.user_id.parse().unwrap());
+    for status in ["suspended", "inactive"] {
+        let token = mfa_token(&app, &c).await;
+        app.exec(&format!("update users set status = '{status}' where id = $1"), std::slice::from_ref(&user)).await;
+        let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+        assert_eq!(code_of(r).await, (403, "FORBIDDEN".into()), "{status}");
+        app.exec("update users set status = 'active' where id = $1", std::slice::from_ref(&user)).await;
+    }
+
+    let token = mfa_token(&app, &c).await;
+    app.exec("update users set deleted_at = $1 where id = $2", &[Arg::Time(chrono::Utc::now()), user.clone()]).await;
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()), "deleted");
+    app.exec("update users set deleted_at = null where id = $1", std::slice::from_ref(&user)).await;
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let token = mfa_token(&app, &c).await;
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Suspended).await.unwrap();
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(code_of(r).await, (403, "TENANT_SUSPENDED".into()));
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Active).await.unwrap();
+
+    // None of the refusals used the code up.
+    let token = mfa_token(&app, &c).await;
+    assert_eq!(second_factor(&app, &token, "backup_code", &codes[0]).await.status(), 200);
 }
 
 #[tokio::test]
