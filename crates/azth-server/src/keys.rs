@@ -53,7 +53,7 @@ fn read_or_create_key_file(path: &Path) -> Result<MasterKey, KeyError> {
         return read(path);
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| KeyError::Master(format!("{}: {e}", dir.display())))?;
+        azth_store::files::create_private_dir(dir).map_err(|e| KeyError::Master(format!("{}: {e}", dir.display())))?;
     }
     let key = MasterKey::generate().map_err(|e| KeyError::Master(e.to_string()))?;
     let mut options = std::fs::OpenOptions::new();

@@ -11,6 +11,7 @@
 //!   the tenant (token look-ups, tenant resolution, workers).
 
 pub mod error;
+pub mod files;
 pub mod migrations;
 pub mod postgres;
 pub mod repo;
@@ -36,8 +37,8 @@ pub use repo_audit::{
     AuditEntry, AuditFilter, AuditLogRepo, NotificationAdminRepo, NotificationFilter, NotificationView, RetryOutcome,
 };
 pub use repo_notify::{
-    MaintenanceRepo, MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode, OtpRepo, OutboxMessage,
-    Purged, RecoveryRepo, StoredTemplate, TemplateRepo,
+    DELIVERED_CONTENT, MaintenanceRepo, MfaState, NewNotification, NewOtp, NotificationRepo, OtpCheck, OtpCode,
+    OtpRepo, OutboxMessage, Purged, RecoveryRepo, StoredTemplate, TemplateRepo,
 };
 
 /// Counters of the connection pool, exported as metrics.

@@ -182,6 +182,11 @@ pub trait OtpRepo {
     ) -> Result<i64, StoreError>;
 }
 
+/// What a delivered message's `content` (and `html_content`, when it had
+/// one) becomes: the body held live links and codes, and once the message is
+/// out nobody needs it (the API never shows it).
+pub const DELIVERED_CONTENT: &str = "[delivered; content removed]";
+
 /// The notification outbox.
 #[async_trait]
 pub trait NotificationRepo {
@@ -192,6 +197,7 @@ pub trait NotificationRepo {
         limit: i64,
         lease: chrono::Duration,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Marks a message sent and replaces its content with [`DELIVERED_CONTENT`].
     async fn mark_notification_sent(&mut self, id: Uuid) -> Result<(), StoreError>;
     /// Schedules a retry at `retry_at`, or fails the message for good when `retry_at` is None.
     async fn mark_notification_failed(

@@ -198,7 +198,7 @@ pub(crate) struct LoginMfaRequest {
     request_body = LoginMfaRequest,
     responses(
         (status = 200, description = "Signed in", body = TokensBody),
-        BodyErrors, TokenErrors, RateLimited, Unavailable,
+        BodyErrors, TokenErrors, Locked, RateLimited, Unavailable,
     )
 )]
 async fn login_mfa(

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, double_option};
 use super::json::ApiJson;
-use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader};
+use super::openapi::{AuthErrors, AuthTenantHeader, BodyErrors, ConflictError, CsrfHeader, Locked};
 use crate::services::{me, mfa};
 use crate::state::AppState;
 
@@ -115,7 +115,7 @@ pub(crate) struct ChangePassword {
     params(CsrfHeader, AuthTenantHeader),
     request_body = ChangePassword,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    responses((status = 204, description = "Changed"), AuthErrors, BodyErrors)
+    responses((status = 204, description = "Changed"), AuthErrors, BodyErrors, Locked)
 )]
 async fn change_password(
     State(state): State<AppState>,
@@ -218,7 +218,7 @@ pub(crate) struct DisableRequest {
     params(CsrfHeader, AuthTenantHeader),
     request_body = DisableRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    responses((status = 204, description = "Disabled"), AuthErrors, BodyErrors, ConflictError)
+    responses((status = 204, description = "Disabled"), AuthErrors, BodyErrors, ConflictError, Locked)
 )]
 async fn totp_disable(
     State(state): State<AppState>,

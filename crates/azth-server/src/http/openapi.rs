@@ -118,7 +118,7 @@ const ERRORS: [(u16, &str, &str); 11] = [
     (
         423,
         "Locked",
-        "`ACCOUNT_LOCKED`: too many failed sign-ins for the identifier; `Retry-After` gives the seconds left",
+        "`ACCOUNT_LOCKED`: too many failed sign-ins for the identifier (passwords, second factors and current-password checks all count for an account); `Retry-After` gives the seconds left",
     ),
     (429, "Too many requests", "`RATE_LIMITED`; `Retry-After` and the `RateLimit-*` headers say when to retry"),
     (

@@ -2,7 +2,7 @@
 //! holding `{"id", "tenant_id", "channel", "recipient", "subject", "body",
 //! "template", "created_at"}`, written atomically (temporary file, then
 //! rename), plus a log line naming it (never its body: it holds live links
-//! and codes).
+//! and codes). The directory is created 0700 and each file 0600.
 
 use std::path::PathBuf;
 
@@ -38,10 +38,12 @@ impl Sender for FileOutbox {
         let id = m.id;
         let bytes = serde_json::to_vec_pretty(&body).map_err(|e| SendError::Permanent(e.to_string()))?;
         tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
-            std::fs::create_dir_all(&dir)?;
+            // SECURITY: the messages hold live links and codes: the directory
+            // is 0700 and each file 0600 (gap G10).
+            azth_store::files::create_private_dir(&dir)?;
             let tmp = dir.join(format!(".{id}.json.tmp"));
             let path = dir.join(format!("{id}.json"));
-            std::fs::write(&tmp, &bytes)?;
+            azth_store::files::write_private_file(&tmp, &bytes)?;
             std::fs::rename(&tmp, &path)?;
             Ok(path)
         })

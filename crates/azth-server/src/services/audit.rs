@@ -217,9 +217,9 @@ pub fn encode(format: ExportFormat, rows: &[AuditEntry]) -> Vec<u8> {
 
 /// One CSV record (RFC 4180): null is an empty field, JSON columns are
 /// compact JSON text, times RFC 3339 as in the JSON API.
-// SECURITY: values are written as recorded, not "defused" for spreadsheets
-// (a leading `=` in a user agent stays): the export is evidence and must be
-// faithful; every field that needs it is quoted, so none can break the record.
+// SECURITY: every field that needs it is quoted, so none can break the
+// record; a field a spreadsheet would read as a formula is defused (see
+// `csv_field`). NDJSON is the export that keeps every value byte for byte.
 fn csv_row(out: &mut Vec<u8>, row: &AuditEntry) {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(serde_json::Value::to_string);
     let uuid = |v: Option<uuid::Uuid>| v.map(|u| u.to_string());
@@ -247,7 +247,19 @@ fn csv_row(out: &mut Vec<u8>, row: &AuditEntry) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Writes one field, quoted when it holds a separator, quote or line break.
+// SECURITY: CSV injection (OWASP): a field starting with `=`, `+`, `-`, `@`,
+// tab or carriage return (user agents and recorded values are chosen by
+// whoever sent the request) gets a leading `'`, so a spreadsheet shows it
+// as text instead of evaluating it (gap G16).
 fn csv_field(out: &mut Vec<u8>, value: &str) {
+    let defused;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        defused = format!("'{value}");
+        defused.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\r', '\n']) {
         out.push(b'"');
         out.extend_from_slice(value.replace('"', "\"\"").as_bytes());
@@ -287,6 +299,33 @@ mod tests {
              2023-11-14T22:13:20Z\r\n"
         );
         assert_eq!(String::from_utf8(csv_header()).unwrap().trim_end().split(',').count(), 11);
+    }
+
+    #[test]
+    fn csv_defuses_formulas() {
+        let field = |value: &str| {
+            let mut out = Vec::new();
+            csv_field(&mut out, value);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(field("=1+2"), "'=1+2");
+        assert_eq!(field("+1"), "'+1");
+        assert_eq!(field("-1"), "'-1");
+        assert_eq!(field("@SUM(A1:A2)"), "'@SUM(A1:A2)");
+        assert_eq!(field("\tx"), "'\tx");
+        assert_eq!(field("\r=x"), "\"'\r=x\"", "defused, then quoted for the line break");
+        assert_eq!(field("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+        for harmless in ["Mozilla/5.0", "a=b", "x-1", "{}", "::1", ""] {
+            assert_eq!(field(harmless), harmless, "only a leading character counts");
+        }
+
+        let row = AuditEntry { user_agent: Some("=cmd|' /C calc'!A0".into()), ..entry() };
+        let text = String::from_utf8(encode(ExportFormat::Csv, &[row])).unwrap();
+        assert!(text.contains(",'=cmd|' /C calc'!A0,"), "{text}");
+        let ndjson =
+            String::from_utf8(encode(ExportFormat::Ndjson, &[AuditEntry { user_agent: Some("=x".into()), ..entry() }]))
+                .unwrap();
+        assert!(ndjson.contains("\"user_agent\":\"=x\""), "NDJSON keeps the value as recorded: {ndjson}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use azth_core::model::{AuditEvent, Session, SessionMode, Tenant, User, UserStatu
 use azth_core::password::{PasswordPolicy, check_password};
 use azth_core::{Actor, ErrorCode, FieldError};
 use azth_store::{NewSession, NewUser, RefreshOutcome, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -216,20 +216,17 @@ pub async fn login(
 
     // SECURITY: the lock is checked before the password, and answers the
     // same for existing and unknown identifiers.
-    let cache_lock = lockout::locked_for(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
-    let db_lock = creds
-        .as_ref()
-        .and_then(|c| c.locked_until)
-        .map(|until| (until - Utc::now()).num_seconds())
-        .filter(|left| *left > 0)
-        .map(|left| u64::try_from(left).unwrap_or(1));
-    if let Some(left) = cache_lock.or(db_lock) {
-        metrics::counter!("azth_logins_total", "outcome" => "refused_locked").increment(1);
-        return Err(ApiError::new(ErrorCode::AccountLocked).with_retry_after(left.max(1)));
+    if let Err(e) =
+        lockout::refuse_if_locked(state, tenant.id, &subject, creds.as_ref().and_then(|c| c.locked_until)).await
+    {
+        if e.code == ErrorCode::AccountLocked {
+            metrics::counter!("azth_logins_total", "outcome" => "refused_locked").increment(1);
+        }
+        return Err(e);
     }
 
     let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
-    let creds_email = creds.as_ref().map(|c| c.user.email.clone());
+    let known = creds.as_ref().map(|c| (c.user.id, c.user.email.clone()));
     let verified = state.hasher.verify(&input.password, phc.clone()).await?;
     let Some(creds) = creds.filter(|_| verified) else {
         let locked_until = lockout::record_failure(state, tenant.id, &subject, &tenant.settings)
@@ -240,21 +237,8 @@ pub async fn login(
         // so the answer's time does not tell real accounts from unknown ones.
         let (state2, meta2, t) = (state.clone(), meta.clone(), tenant.clone());
         super::detach(state, "failed sign-in bookkeeping", async move {
-            let mut tx = state2.store.tenant(&meta2.audit_ctx(t.id, Actor::Anonymous)).await?;
-            if let Some(id) = user_id {
-                tx.record_login_failure(t.id, id, locked_until).await?;
-            }
-            tx.insert_audit(&meta2.record(t.id, user_id, AuditEvent::auth("auth.login.failed", user_id))).await?;
-            if locked_until.is_some() {
-                tx.insert_audit(&meta2.record(t.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
-                if let Some(email) = creds_email.as_deref() {
-                    let message = super::messages::account_locked(email, t.settings.lockout_minutes);
-                    super::messages::queue(tx.as_mut(), &t, user_id, message).await?;
-                }
-            }
-            tx.commit().await?;
-            state2.outbox_wake.notify_one();
-            Ok(())
+            let event = AuditEvent::auth("auth.login.failed", user_id);
+            failure_bookkeeping(&state2, &meta2, &t, Actor::Anonymous, known, event, locked_until).await
         });
         metrics::counter!("azth_logins_total", "outcome" => if locked_until.is_some() { "locked" } else { "failed" })
             .increment(1);
@@ -272,7 +256,8 @@ pub async fn login(
         Some(phc) if state.hasher.needs_rehash(phc) => Some(state.hasher.hash(&input.password).await?),
         _ => None,
     };
-    lockout::clear(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
+    // SECURITY: the counter is cleared on a full sign-in only: with a second
+    // factor due, failures so far keep counting (the MFA step clears it).
     if creds.user.mfa_enabled {
         if let Some(hash) = rehash.as_deref() {
             let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(creds.user.id))).await?;
@@ -291,6 +276,7 @@ pub async fn login(
         return Ok(LoginOutcome::MfaRequired(token));
     }
 
+    lockout::clear(state, tenant.id, &subject).await.map_err(ApiError::unavailable)?;
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(creds.user.id))).await?;
     tx.record_login_success(tenant.id, creds.user.id, rehash.as_deref()).await?;
     let issued =
@@ -306,6 +292,58 @@ pub async fn login(
     metrics::counter!("azth_logins_total", "outcome" => "succeeded").increment(1);
     tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, "login succeeded");
     Ok(LoginOutcome::SignedIn(Box::new(finish(state, tenant, user, issued)?)))
+}
+
+/// The database side of a failed credential check: the user row's counter
+/// and lock, the audit rows (`event`, then `auth.locked` when this failure
+/// locked) and the account-locked email. `known` is the account's id and
+/// email, `None` for an identifier that matched nobody.
+async fn failure_bookkeeping(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    actor: Actor,
+    known: Option<(Uuid, String)>,
+    event: AuditEvent,
+    locked_until: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    let user_id = known.as_ref().map(|(id, _)| *id);
+    let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, actor)).await?;
+    if let Some(id) = user_id {
+        tx.record_login_failure(tenant.id, id, locked_until).await?;
+    }
+    tx.insert_audit(&meta.record(tenant.id, user_id, event)).await?;
+    if locked_until.is_some() {
+        tx.insert_audit(&meta.record(tenant.id, user_id, AuditEvent::auth("auth.locked", user_id))).await?;
+        if let Some((_, email)) = &known {
+            let message = super::messages::account_locked(email, tenant.settings.lockout_minutes);
+            super::messages::queue(tx.as_mut(), tenant, user_id, message).await?;
+        }
+    }
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+/// Counts a failed check of a known account's credential — a second factor
+/// at sign-in, or the current password or code of a signed-in user — in the
+/// account's lockout counter, exactly as a wrong password at sign-in (API.md
+/// "Lockout and limits"), and audits it as `event`.
+pub(crate) async fn count_account_failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: &Tenant,
+    actor: Actor,
+    user: &User,
+    event: AuditEvent,
+) -> Result<(), ApiError> {
+    let locked_until = lockout::record_failure(state, tenant.id, &Subject::User(user.id), &tenant.settings)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let action = event.action;
+    failure_bookkeeping(state, meta, tenant, actor, Some((user.id, user.email.clone())), event, locked_until).await?;
+    tracing::info!(target: "azth::security", tenant = %tenant.id, user = %user.id, action, locked = locked_until.is_some(), "credential check failed");
+    Ok(())
 }
 
 /// A session just written, with its raw secrets.
@@ -426,21 +464,26 @@ pub async fn refresh(
     match tx.spend_refresh_token(&hash).await? {
         RefreshOutcome::Invalid => Err(ApiError::new(ErrorCode::TokenInvalid)),
         RefreshOutcome::Spent { session_id, tenant_id } => {
-            header_matches(state, header_tenant, tenant_id).await?;
+            // SECURITY: a replay revokes the session whatever the tenant
+            // header says, so probing with a foreign X-Tenant-ID cannot dodge
+            // reuse detection (gap G13); the header still decides the answer.
+            let header = header_matches(state, header_tenant, tenant_id).await;
             let revoked = tx.revoke_session(tenant_id, session_id).await?;
             let user = tx.session_by_id(tenant_id, session_id).await?.map(|s| s.user_id);
-            tx.insert_audit(
-                &meta.record(
-                    tenant_id,
-                    user,
-                    AuditEvent::auth("auth.token.reused", user)
-                        .with_details(serde_json::json!({"session_id": session_id, "session_revoked": revoked})),
-                ),
-            )
+            tx.insert_audit(&meta.record(
+                tenant_id,
+                user,
+                AuditEvent::auth("auth.token.reused", user).with_details(serde_json::json!({
+                    "session_id": session_id,
+                    "session_revoked": revoked,
+                    "tenant_header_matched": header.is_ok(),
+                })),
+            ))
             .await?;
             tx.commit().await?;
             mark_revoked(state, &[session_id]).await;
             tracing::warn!(target: "azth::security", tenant = %tenant_id, session = %session_id, "refresh token reused; session revoked");
+            header?;
             Err(ApiError::new(ErrorCode::TokenReused))
         }
         RefreshOutcome::Fresh(session) => {

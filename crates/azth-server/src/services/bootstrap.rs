@@ -4,8 +4,9 @@
 use azth_core::Actor;
 use azth_core::crypto::token::random_bytes;
 use azth_core::model::{SYSTEM_TENANT_SLUG, UserStatus};
+use azth_core::password::{PasswordPolicy, check_password};
 use azth_store::{NewTenant, NewUser, Store, StoreError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::hashing::HashPool;
@@ -30,12 +31,17 @@ pub async fn ensure(config: &Config, store: &dyn Store, hasher: &HashPool) -> Re
             return Ok(None);
         }
     }
+    let email = config.bootstrap.admin_email.trim().to_lowercase();
     let (password, generated) = match &config.bootstrap.admin_password {
-        Some(p) => (p.clone(), false),
+        Some(p) => {
+            // Checked before anything is created: a refused start leaves no
+            // system tenant without its operator behind.
+            check_configured_password(p, &email)?;
+            (p.clone(), false)
+        }
         None => (generate_password()?, true),
     };
     let hash = hasher.hash(&password).await?;
-    let email = config.bootstrap.admin_email.trim().to_lowercase();
 
     let mut tx = store.system("bootstrap creates the system tenant").await?;
     let tenant = match tx
@@ -59,7 +65,7 @@ pub async fn ensure(config: &Config, store: &dyn Store, hasher: &HashPool) -> Re
             tenant.id,
             &NewUser {
                 email: email.clone(),
-                username: Some("admin".into()),
+                username: Some(ADMIN_USERNAME.into()),
                 password_hash: Some(hash),
                 first_name: None,
                 last_name: None,
@@ -71,6 +77,26 @@ pub async fn ensure(config: &Config, store: &dyn Store, hasher: &HashPool) -> Re
     tx.commit().await?;
     tracing::info!(target: "azth::security", tenant = %tenant.id, admin = %user.id, "bootstrapped the system tenant");
     Ok(Some(Bootstrapped { admin_email: email, generated_password: generated.then_some(password) }))
+}
+
+/// The first operator's username.
+const ADMIN_USERNAME: &str = "admin";
+
+/// Checks a configured first-operator password as registration checks a new
+/// one (`check_password` with the account's email and username), under the
+/// system tenant's policy — the default one, since bootstrap sets no
+/// `password_min_length`. The error names the variable and why, never the value.
+// SECURITY: the operator of every tenant must not start with a weak password (gap G17).
+fn check_configured_password(password: &SecretString, email: &str) -> Result<(), ApiError> {
+    match check_password(password.expose_secret(), &PasswordPolicy::default(), Some(email), Some(ADMIN_USERNAME)) {
+        Ok(()) => Ok(()),
+        Err(errors) => {
+            let why = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+            Err(ApiError::validation(errors).with_detail(format!(
+                "AZTH_BOOTSTRAP_ADMIN_PASSWORD (bootstrap.admin_password) does not meet the password policy: {why}"
+            )))
+        }
+    }
 }
 
 /// 20 characters from an unambiguous alphabet of 55 (~115 bits).
@@ -99,5 +125,22 @@ mod tests {
         use secrecy::ExposeSecret;
         assert_eq!(a.expose_secret().len(), 20);
         assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(super::check_configured_password(&a, "admin@localhost").is_ok());
+    }
+
+    #[test]
+    fn a_configured_password_must_meet_the_policy() {
+        let check = |p: &str, email: &str| super::check_configured_password(&p.to_owned().into(), email);
+        assert!(check("correct horse battery staple", "root@example.com").is_ok(), "the test suites' password");
+        for (weak, why) in [
+            ("short-pw", "at least 12 characters"),
+            ("password1234", "too common"),
+            ("Root@Example.com", "same as the email"),
+        ] {
+            let e = check(weak, "root@example.com").unwrap_err();
+            let detail = e.detail.clone().unwrap();
+            assert!(detail.starts_with("AZTH_BOOTSTRAP_ADMIN_PASSWORD "), "{detail}");
+            assert!(detail.contains(why) && !detail.contains(weak) && !detail.contains('\n'), "{detail}");
+        }
     }
 }

@@ -6,7 +6,8 @@ use azth_core::{Actor, ErrorCode, FieldError};
 use azth_store::{ProfilePatch, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::auth::{check_name, check_username, mark_revoked, policy};
+use super::auth::{check_name, check_username, count_account_failure, mark_revoked, policy};
+use super::lockout::{self, Subject};
 use super::{Principal, RequestMeta};
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -85,7 +86,12 @@ pub async fn change_password(
     if new.expose_secret().len() > 1024 {
         return Err(ApiError::validation(vec![FieldError::new("new_password", "too_long", "at most 128 characters")]));
     }
+    // SECURITY: guesses of the current password (a stolen session) count in
+    // the account's lockout, and a locked account is refused (gap G2).
+    lockout::refuse_if_locked(state, tenant.id, &Subject::User(principal.user_id), creds.locked_until).await?;
     if !state.hasher.verify(&current, creds.password_hash.clone()).await? {
+        let event = AuditEvent::auth("auth.password.change_failed", Some(principal.user_id));
+        count_account_failure(state, meta, tenant, Actor::User(principal.user_id), &creds.user, event).await?;
         return Err(ApiError::new(ErrorCode::InvalidCredentials).with_detail("the current password is wrong"));
     }
     if let Err(errors) =

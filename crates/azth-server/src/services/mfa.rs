@@ -3,7 +3,7 @@
 
 use azth_core::crypto::token::{hmac_sha256_hex, random_bytes, random_token, sha256_hex};
 use azth_core::crypto::totp;
-use azth_core::model::{AuditEvent, SessionMode, Tenant};
+use azth_core::model::{AuditEvent, SessionMode, Tenant, UserStatus};
 use azth_core::{Actor, ErrorCode, FieldError};
 use azth_store::{StoreError, Tx};
 use base64::Engine;
@@ -149,13 +149,24 @@ pub async fn disable(
     if !creds.user.mfa_enabled {
         return Err(ApiError::conflict(Some("mfa".into())).with_detail("TOTP is not enabled"));
     }
-    if !state.hasher.verify(&password, creds.password_hash).await? {
+    // SECURITY: wrong passwords and codes here count in the account's
+    // lockout, and a locked account is refused (gap G2).
+    lockout::refuse_if_locked(state, tenant, &Subject::User(principal.user_id), creds.locked_until).await?;
+    let failed = |factor: &str| {
+        AuditEvent::auth("mfa.disable_failed", Some(principal.user_id))
+            .with_details(serde_json::json!({"factor": factor}))
+    };
+    let actor = Actor::User(principal.user_id);
+    if !state.hasher.verify(&password, creds.password_hash.clone()).await? {
+        auth::count_account_failure(state, meta, &principal.tenant, actor, &creds.user, failed("password")).await?;
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     }
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
     let ok = check_totp(state, tx.as_mut(), tenant, principal.user_id, code).await?
         || tx.consume_backup_code(tenant, principal.user_id, &backup_digest(state, code)).await?;
     if !ok {
+        drop(tx);
+        auth::count_account_failure(state, meta, &principal.tenant, actor, &creds.user, failed("code")).await?;
         return Err(bad_code());
     }
     tx.disable_mfa(tenant, principal.user_id).await?;
@@ -262,6 +273,26 @@ pub async fn login_second_factor(
     }
     let tenant: Tenant = auth::token_tenant(state, pending.tenant_id).await?;
     let user_id = pending.user_id;
+    let creds = {
+        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
+        let creds = tx.user_credentials_by_id(tenant.id, user_id).await?;
+        tx.commit().await?;
+        creds.ok_or_else(|| ApiError::new(ErrorCode::InvalidCredentials))?
+    };
+    // SECURITY: second factors count in the account's lockout, and a locked
+    // account is refused here as at the password step (gap G1).
+    lockout::refuse_if_locked(state, tenant.id, &Subject::User(user_id), creds.locked_until).await?;
+    // SECURITY: the account may have changed since its password was checked
+    // (the mfa_token lives 5 minutes): it must still be allowed to sign in,
+    // with the password step's answers (gap G14). A deleted account is not
+    // found above (401 INVALID_CREDENTIALS); a suspended or deleted tenant
+    // was refused by `token_tenant`.
+    if creds.user.status != UserStatus::Active {
+        return Err(ApiError::new(ErrorCode::Forbidden).with_detail("the account is not active"));
+    }
+    if tenant.settings.require_verified_email && !creds.user.email_verified {
+        return Err(ApiError::new(ErrorCode::EmailNotVerified));
+    }
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
     let ok = match method {
         "totp" => check_totp(state, tx.as_mut(), tenant.id, user_id, code).await?,
@@ -269,14 +300,9 @@ pub async fn login_second_factor(
     };
     if !ok {
         drop(tx);
-        let mut tx = state.store.tenant(&meta.audit_ctx(tenant.id, Actor::User(user_id))).await?;
-        tx.insert_audit(&meta.record(
-            tenant.id,
-            Some(user_id),
-            AuditEvent::auth("auth.login.failed", Some(user_id)).with_details(serde_json::json!({"factor": method})),
-        ))
-        .await?;
-        tx.commit().await?;
+        let event =
+            AuditEvent::auth("auth.login.failed", Some(user_id)).with_details(serde_json::json!({"factor": method}));
+        auth::count_account_failure(state, meta, &tenant, Actor::User(user_id), &creds.user, event).await?;
         return Err(bad_code());
     }
     // SECURITY: single use — the token is gone before the session exists.

@@ -295,6 +295,45 @@ async fn refresh_reuse_revokes_the_session() {
     assert!(app.audit_actions(tenant.id).await.iter().any(|a| a == "auth.token.reused"));
 }
 
+/// Gap G13: replaying a spent refresh token with an `X-Tenant-ID` naming
+/// another tenant still revokes the session and is audited; the header
+/// decides the answer (401 `TOKEN_INVALID`).
+#[tokio::test]
+async fn refresh_reuse_under_a_foreign_tenant_header_still_revokes_the_session() {
+    let app = app_with_tenant("acme").await;
+    app.create_tenant("other", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let r = app.refresh(&c.refresh).await;
+    assert_eq!(r.status(), 200);
+    let next: Value = r.json().await.unwrap();
+
+    let r = app
+        .post("/api/v1/auth/refresh", Some("other"))
+        .json(&json!({"refresh_token": c.refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, (401, "TOKEN_INVALID".into()));
+    // The session is gone: its live refresh and access tokens no longer work.
+    assert_eq!(code(app.refresh(next["refresh_token"].as_str().unwrap()).await).await, (401, "TOKEN_INVALID".into()));
+    let access = next["access_token"].as_str().unwrap();
+    assert_eq!(code(app.get_as("/api/v1/me", access).await).await, (401, "TOKEN_INVALID".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let reused = app
+        .rows(
+            "select new_values from audit_logs where tenant_id = $1 and action = 'auth.token.reused'",
+            &[Arg::Uuid(tenant.id)],
+        )
+        .await;
+    assert_eq!(reused.len(), 1);
+    let details: Value = serde_json::from_str(reused[0][0].as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (details["session_revoked"].clone(), details["tenant_header_matched"].clone()),
+        (json!(true), json!(false))
+    );
+}
+
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_exactly_one_wins() {
     let app = app_with_tenant("acme").await;
@@ -573,6 +612,38 @@ async fn me_can_be_edited_and_the_password_changed() {
     assert!(app.audit_actions(tenant.id).await.iter().any(|a| a == "auth.password.changed"));
 }
 
+/// Gap G2: guesses of the current password at `POST /me/password` (a
+/// stolen session) count in the account's lockout and are audited; a locked
+/// account is refused there and at sign-in.
+#[tokio::test]
+async fn current_password_guesses_count_in_the_account_lockout_and_are_audited() {
+    let app = app_with_tenant("acme").await;
+    let c = app.signed_up("acme").await;
+    let change = |current: &str| {
+        app.client
+            .post(app.url("/api/v1/me/password"))
+            .bearer_auth(&c.access)
+            .json(&json!({"current_password": current, "new_password": strong_password()}))
+            .send()
+    };
+    for attempt in 1..=5 {
+        let r = change("wrong-password-1").await.unwrap();
+        assert_eq!(code(r).await, (401, "INVALID_CREDENTIALS".into()), "attempt {attempt}");
+    }
+    let r = change(&c.password).await.unwrap();
+    assert_eq!(r.status(), 423, "locked, even with the right password");
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    assert_eq!(code(app.login("acme", &c.email, &c.password).await).await, (423, "ACCOUNT_LOCKED".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "auth.password.change_failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
+    assert!(!actions.iter().any(|a| a == "auth.password.changed"), "{actions:?}");
+}
+
 #[tokio::test]
 async fn cookie_mode_with_csrf() {
     let app = app_with_tenant("acme").await;
@@ -734,6 +805,25 @@ async fn bootstrap_creates_the_system_tenant_and_its_operator_once() {
             .await
             .unwrap();
     assert!(again.is_none(), "bootstrap runs once");
+}
+
+/// A configured first-operator password is held to the password policy:
+/// a weak one stops start-up with one line naming the variable (never the
+/// value), before anything is created.
+#[tokio::test]
+async fn a_weak_bootstrap_password_stops_start_up_naming_the_variable() {
+    for (weak, why) in [("short-pw", "at least 12"), ("password1234", "too common"), ("root@example.com", "email")] {
+        let (mut config, db, _) = crate::support::fresh_storage(false).await;
+        let data_dir = config.data_dir.clone();
+        config.bootstrap.admin_password = Some(weak.to_owned().into());
+        let Err(e) = azth_server::Application::build(config).await else { panic!("{weak}: started") };
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("AZTH_BOOTSTRAP_ADMIN_PASSWORD") && text.contains(why), "{text}");
+        assert!(!text.contains(weak), "{text}");
+        assert_eq!(db.scalar("select count(*) from tenants", &[]).await.as_deref(), Some("0"), "nothing created");
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
 }
 
 #[tokio::test]

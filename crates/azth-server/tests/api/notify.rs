@@ -379,3 +379,70 @@ async fn maintenance_creates_partitions_and_purges_expired_rows() {
     let (created, dropped, _) = azth_server::maintenance::run_once(&app.state).await.unwrap();
     assert_eq!((created, dropped), (0, 0), "idempotent");
 }
+
+/// Gap G4: once a message is delivered its row no longer holds the body
+/// (live links and codes); the link in the delivered message still works.
+#[tokio::test]
+async fn delivered_messages_leave_no_live_link_in_the_database() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let message = app.message(&c.email, "verification").await;
+    let token = message.token();
+    let status = || async {
+        app.scalar(
+            "select status from notifications where recipient = $1 and template = 'verification'",
+            &[Arg::Text(c.email.clone())],
+        )
+        .await
+    };
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(10), || async {
+            status().await.as_deref() == Some("sent")
+        })
+        .await
+    );
+    let rows = app
+        .rows(
+            "select content, html_content from notifications where recipient = $1 and template = 'verification'",
+            &[Arg::Text(c.email.clone())],
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some(azth_store::DELIVERED_CONTENT));
+    assert!(rows[0][1].as_deref().is_none_or(|html| html == azth_store::DELIVERED_CONTENT), "{:?}", rows[0][1]);
+    assert!(rows[0].iter().flatten().all(|column| !column.contains(&token)));
+
+    let r = app.post_json("/api/v1/auth/email/verify", None, json!({"token": token})).await;
+    assert_eq!(r.status(), 200);
+}
+
+/// Gap G10: what azth writes under the data dir is readable by its user
+/// only — the directories 0700, outbox messages and the SQLite database 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_outbox_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| format!("{:o}", std::fs::metadata(path).unwrap().permissions().mode() & 0o777);
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    app.message(&c.email, "verification").await;
+
+    let outbox = app.data_dir.join("outbox");
+    assert_eq!(mode(&app.data_dir), "700", "the data dir");
+    assert_eq!(mode(&outbox), "700", "the outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!files.is_empty());
+    for file in files {
+        assert_eq!(mode(&file), "600", "{}", file.display());
+    }
+    if crate::support::on_sqlite() {
+        for name in ["azth.db", "azth.db-wal", "azth.db-shm"] {
+            let path = app.data_dir.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), "600", "{name}");
+            }
+        }
+    }
+}

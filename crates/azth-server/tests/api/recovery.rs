@@ -2,6 +2,8 @@
 //! backup codes, email verification, password reset, email/SMS one-time
 //! codes, enumeration resistance and rate limits.
 
+use azth_core::model::TenantStatus;
+use azth_server::services::cli;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
@@ -176,6 +178,74 @@ async fn an_mfa_token_allows_five_tries() {
     assert_eq!(code_of(r).await, (422, "VALIDATION_ERROR".into()));
 }
 
+/// Gap G1: failed second factors count in the account's lockout, a correct
+/// password does not reset the count, and a locked account is refused at
+/// the second step too.
+#[tokio::test]
+async fn second_factors_count_in_the_account_lockout_and_a_password_alone_does_not_reset_it() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    for _ in 0..3 {
+        let r = app.login("acme", &c.email, "wrong-password-123").await;
+        assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()));
+    }
+    // The right password: a second factor is due and the three failures stand.
+    let token = mfa_token(&app, &c).await;
+    assert_eq!(code_of(second_factor(&app, &token, "totp", "000000").await).await, (401, "INVALID_MFA_CODE".into()));
+    let r = second_factor(&app, &token, "backup_code", "aaaaa-aaaaa").await;
+    assert_eq!(code_of(r).await, (401, "INVALID_MFA_CODE".into()), "the fifth failure locks");
+
+    // Locked: the sixth attempt is refused even with a right code.
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(r.status(), 423);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    assert_eq!(code_of(app.login("acme", &c.email, &c.password).await).await, (423, "ACCOUNT_LOCKED".into()));
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "auth.login.failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
+    app.message(&c.email, "account_locked").await;
+}
+
+/// Gap G14: between the password and the second factor (5 minutes) the
+/// account or its tenant may change; the second step answers as the
+/// password step would, and a refused attempt does not use up the code.
+#[tokio::test]
+async fn the_second_step_refuses_accounts_and_tenants_changed_since_the_password() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    let user = Arg::Uuid(c.user_id.parse().unwrap());
+    for status in ["suspended", "inactive"] {
+        let token = mfa_token(&app, &c).await;
+        app.exec(&format!("update users set status = '{status}' where id = $1"), std::slice::from_ref(&user)).await;
+        let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+        assert_eq!(code_of(r).await, (403, "FORBIDDEN".into()), "{status}");
+        app.exec("update users set status = 'active' where id = $1", std::slice::from_ref(&user)).await;
+    }
+
+    let token = mfa_token(&app, &c).await;
+    app.exec("update users set deleted_at = $1 where id = $2", &[Arg::Time(chrono::Utc::now()), user.clone()]).await;
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()), "deleted");
+    app.exec("update users set deleted_at = null where id = $1", std::slice::from_ref(&user)).await;
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let token = mfa_token(&app, &c).await;
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Suspended).await.unwrap();
+    let r = second_factor(&app, &token, "backup_code", &codes[0]).await;
+    assert_eq!(code_of(r).await, (403, "TENANT_SUSPENDED".into()));
+    cli::set_tenant_status(&app.state, &tenant.id.to_string(), TenantStatus::Active).await.unwrap();
+
+    // None of the refusals used the code up.
+    let token = mfa_token(&app, &c).await;
+    assert_eq!(second_factor(&app, &token, "backup_code", &codes[0]).await.status(), 200);
+}
+
 #[tokio::test]
 async fn backup_codes_work_once_and_regeneration_kills_the_old_set() {
     let app = app_with("acme", json!({})).await;
@@ -226,6 +296,36 @@ async fn backup_codes_work_once_and_regeneration_kills_the_old_set() {
     for action in ["mfa.backup_codes.regenerated", "mfa.disabled"] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
+}
+
+/// Gap G2: wrong passwords and codes at `DELETE /me/mfa/totp` count in the
+/// account's lockout and are audited; a locked account cannot disable TOTP.
+#[tokio::test]
+async fn disabling_totp_counts_wrong_passwords_and_codes_in_the_account_lockout() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    let (_, codes, _) = enrol(&app, &c).await;
+    let disable =
+        |body: Value| app.client.delete(app.url("/api/v1/me/mfa/totp")).bearer_auth(&c.access).json(&body).send();
+    for _ in 0..3 {
+        let r = disable(json!({"password": "wrong-password-1", "code": codes[0]})).await.unwrap();
+        assert_eq!(code_of(r).await, (401, "INVALID_CREDENTIALS".into()));
+    }
+    for _ in 0..2 {
+        let r = disable(json!({"password": c.password, "code": "aaaaa-aaaaa"})).await.unwrap();
+        assert_eq!(code_of(r).await, (401, "INVALID_MFA_CODE".into()));
+    }
+    let r = disable(json!({"password": c.password, "code": codes[0]})).await.unwrap();
+    assert_eq!(r.status(), 423, "locked, even with the right password and code");
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(problem(r).await["code"], "ACCOUNT_LOCKED");
+    let me: Value = app.get_as("/api/v1/me", &c.access).await.json().await.unwrap();
+    assert_eq!(me["user"]["mfa_enabled"], true);
+
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "mfa.disable_failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1, "{actions:?}");
 }
 
 #[tokio::test]

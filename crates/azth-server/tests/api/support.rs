@@ -73,8 +73,10 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Spawn::default()).await
 }
 
-pub async fn spawn_with(opts: Spawn) -> TestApp {
-    let (mut config, db, db_proxy) = if on_sqlite() && !opts.db_proxy {
+/// A fresh database of the backend under test and the configuration that
+/// names it (through a proxy the test can cut when `db_proxy`).
+pub async fn fresh_storage(db_proxy: bool) -> (Config, Storage, Option<Proxy>) {
+    if on_sqlite() && !db_proxy {
         let mut config = test_config("sqlite:unset");
         let db = Storage::sqlite_at(config.data_dir.join("azth.db"));
         config.database.url = Some(SecretString::from(db.url()));
@@ -84,7 +86,7 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
         (config, db, None)
     } else {
         let db = TestDb::migrated().await;
-        let (db_url, db_proxy) = if opts.db_proxy {
+        let (db_url, db_proxy) = if db_proxy {
             let (host, port) = cluster_address();
             let proxy = Proxy::start(&format!("{host}:{port}")).await;
             let url = db.url.replace(&format!("@{host}:{port}/"), &format!("@{}/", proxy.addr));
@@ -93,7 +95,11 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
             (db.url.clone(), None)
         };
         (test_config(&db_url), Storage::Postgres(db), db_proxy)
-    };
+    }
+}
+
+pub async fn spawn_with(opts: Spawn) -> TestApp {
+    let (mut config, db, db_proxy) = fresh_storage(opts.db_proxy).await;
     if let Some(tweak) = opts.tweak {
         tweak(&mut config);
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::PgTx;
-use crate::{NewNotification, NotificationRepo, OutboxMessage, StoreError};
+use crate::{DELIVERED_CONTENT, NewNotification, NotificationRepo, OutboxMessage, StoreError};
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -89,10 +89,17 @@ impl NotificationRepo for PgTx {
     }
 
     async fn mark_notification_sent(&mut self, id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("update notifications set status = 'sent', sent_at = now(), error_message = null where id = $1")
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        // SECURITY: the body held live links and codes; once delivered it is
+        // not kept (gap G4).
+        sqlx::query(
+            "update notifications set status = 'sent', sent_at = now(), error_message = null,
+                    content = $2, html_content = case when html_content is null then null else $2 end
+             where id = $1",
+        )
+        .bind(id)
+        .bind(DELIVERED_CONTENT)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

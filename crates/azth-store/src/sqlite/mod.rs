@@ -84,8 +84,14 @@ impl SqliteStore {
     /// applied separately ([`migrate::up`]).
     pub async fn open(config: &SqliteConfig) -> Result<Self, StoreError> {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir(dir)
                 .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // SECURITY: the database (and with it its WAL and shared-memory
+        // files) is readable by the azth user only (gap G10).
+        if config.path.as_os_str() != ":memory:" {
+            crate::files::ensure_private_file(&config.path)
+                .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", config.path.display())))?;
         }
         let base = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|e| StoreError::Internal(e.to_string()))?

@@ -14,7 +14,8 @@ use uuid::fmt::Hyphenated;
 use super::audit_read::page_limit;
 use super::{SqliteTx, at, id, id_opt, now, ts};
 use crate::{
-    MaintenanceRepo, NewNotification, NotificationRepo, OutboxMessage, Purged, StoreError, StoredTemplate, TemplateRepo,
+    DELIVERED_CONTENT, MaintenanceRepo, NewNotification, NotificationRepo, OutboxMessage, Purged, StoreError,
+    StoredTemplate, TemplateRepo,
 };
 
 #[derive(sqlx::FromRow)]
@@ -106,13 +107,17 @@ impl NotificationRepo for SqliteTx {
 
     async fn mark_notification_sent(&mut self, message: Uuid) -> Result<(), StoreError> {
         let scope = self.scope_text();
+        // SECURITY: the body held live links and codes; once delivered it is
+        // not kept (gap G4).
         sqlx::query(
-            "update notifications set status = 'sent', sent_at = $2, error_message = null
+            "update notifications set status = 'sent', sent_at = $2, error_message = null,
+                    content = $4, html_content = case when html_content is null then null else $4 end
              where id = $1 and ($3 is null or tenant_id = $3)",
         )
         .bind(id(message))
         .bind(now())
         .bind(scope)
+        .bind(DELIVERED_CONTENT)
         .execute(self.write().await?)
         .await?;
         Ok(())
