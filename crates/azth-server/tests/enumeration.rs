@@ -1,8 +1,9 @@
 //! Account enumeration (issue 10): login, forgot, resend and otp/send answer
 //! an existing and an unknown account identically — status, headers, body —
 //! and in the same time: the medians of 50 interleaved tries each differ by
-//! less than 10%. Register answers 409 for a taken email (API.md's contract)
-//! but takes the same time, since the password is hashed first.
+//! less than 10%. Register answers 409 for a taken email (API.md's
+//! contract), so its existence is no secret there: its timing is measured
+//! and printed for the record, not bounded.
 //!
 //! Its own test binary, so no other test competes for the CPU while it
 //! measures. Run with the default (production) Argon2 parameters, as deployed. On a
@@ -123,26 +124,20 @@ async fn existing_and_unknown_accounts_answer_alike_in_the_same_time() {
         }
         report.push((path, rounds.into_iter().fold(f64::INFINITY, f64::min)));
     }
-    // Register: a taken email is 409 by contract, but no faster than a new one.
+    // Register: a taken email is 409 by contract (asserted), its timing only reported.
     let taken = json!({"email": app.signed_up("acme").await.email, "password": strong_password()});
-    let mut fresh_n = 0;
-    let mut rounds = Vec::new();
-    while rounds.len() < ROUNDS && rounds.iter().all(|d| *d >= 0.10) {
-        let mut times = (Vec::new(), Vec::new());
-        for _ in 0..TRIES {
-            fresh_n += 1;
-            let fresh = json!({"email": format!("new{fresh_n}@example.com"), "password": strong_password()});
-            let (answer, t) = observe(&app, "/api/v1/auth/register", &taken).await;
-            assert!(answer.starts_with("409"), "{answer}");
-            times.0.push(t);
-            let (answer, t) = observe(&app, "/api/v1/auth/register", &fresh).await;
-            assert!(answer.starts_with("201"), "{answer}");
-            times.1.push(t);
-        }
-        let (ma, mb) = (median(times.0).as_secs_f64(), median(times.1).as_secs_f64());
-        rounds.push((ma - mb).abs() / ma.max(mb));
+    let mut times = (Vec::new(), Vec::new());
+    for n in 0..TRIES {
+        let fresh = json!({"email": format!("new{n}@example.com"), "password": strong_password()});
+        let (answer, t) = observe(&app, "/api/v1/auth/register", &taken).await;
+        assert!(answer.starts_with("409"), "{answer}");
+        times.0.push(t);
+        let (answer, t) = observe(&app, "/api/v1/auth/register", &fresh).await;
+        assert!(answer.starts_with("201"), "{answer}");
+        times.1.push(t);
     }
-    report.push(("/api/v1/auth/register", rounds.into_iter().fold(f64::INFINITY, f64::min)));
+    let (ma, mb) = (median(times.0).as_secs_f64(), median(times.1).as_secs_f64());
+    println!("register (not bounded): median taken {:.2} ms, new {:.2} ms", ma * 1e3, mb * 1e3);
     println!("median time difference, existing vs unknown: {report:?}");
     for (path, diff) in report {
         assert!(diff < 0.10, "{path}: medians differ by {:.1}% (≥ 10%)", diff * 100.0);
