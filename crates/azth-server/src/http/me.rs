@@ -238,7 +238,7 @@ async fn totp_disable(
     params(CsrfHeader, AuthTenantHeader),
     request_body = CodeRequest,
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    responses((status = 200, description = "A fresh set of 10", body = BackupCodes), AuthErrors, BodyErrors, ConflictError)
+    responses((status = 200, description = "A fresh set of 10", body = BackupCodes), AuthErrors, BodyErrors, ConflictError, Locked)
 )]
 async fn backup_codes(
     State(state): State<AppState>,

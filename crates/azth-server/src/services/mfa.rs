@@ -188,12 +188,33 @@ pub async fn regenerate(
     code: &str,
 ) -> Result<Vec<String>, ApiError> {
     let tenant = principal.tenant.id;
+    let creds = {
+        let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
+        let creds = tx.user_credentials_by_id(tenant, principal.user_id).await?;
+        tx.commit().await?;
+        creds.ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?
+    };
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
     let enabled = tx.mfa_state(tenant, principal.user_id).await?.is_some_and(|m| m.enabled);
     if !enabled {
         return Err(ApiError::conflict(Some("mfa".into())).with_detail("TOTP is not enabled"));
     }
+    // SECURITY: wrong codes here count in the account's lockout and a locked
+    // account is refused, as at sign-in (gap G22): a stolen session cannot
+    // guess its way to fresh backup codes.
+    lockout::refuse_if_locked(state, tenant, &Subject::User(principal.user_id), creds.locked_until).await?;
     if !check_totp(state, tx.as_mut(), tenant, principal.user_id, code).await? {
+        drop(tx);
+        let failed = AuditEvent::auth("mfa.backup_codes.regenerate_failed", Some(principal.user_id));
+        auth::count_account_failure(
+            state,
+            meta,
+            &principal.tenant,
+            Actor::User(principal.user_id),
+            &creds.user,
+            failed,
+        )
+        .await?;
         return Err(bad_code());
     }
     let (codes, digests) = new_backup_codes(state)?;

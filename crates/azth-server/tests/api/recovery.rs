@@ -656,3 +656,26 @@ async fn a_tenant_requiring_mfa_blocks_everything_but_enrolment() {
     enrol(&app, &c).await;
     assert_eq!(app.get_as("/api/v1/auth/sessions", &c.access).await.status(), 200);
 }
+
+#[tokio::test]
+async fn regenerating_backup_codes_counts_wrong_codes_in_the_account_lockout() {
+    let app = app_with("acme", json!({})).await;
+    let c = app.signed_up("acme").await;
+    enrol(&app, &c).await;
+    let regenerate = || {
+        app.client
+            .post(app.url("/api/v1/me/mfa/backup-codes"))
+            .bearer_auth(&c.access)
+            .json(&json!({"code": "000000"}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(code_of(regenerate().await.unwrap()).await, (401, "INVALID_MFA_CODE".into()));
+    }
+    let r = regenerate().await.unwrap();
+    assert_eq!(r.status(), 423, "a stolen session cannot keep guessing");
+    assert!(r.headers().contains_key("retry-after"));
+    let tenant = app.state.store.system("t").await.unwrap().tenant_by_slug("acme").await.unwrap().unwrap();
+    let actions = app.audit_actions(tenant.id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "mfa.backup_codes.regenerate_failed").count(), 5, "{actions:?}");
+}
