@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use azth_store::testing::{TestStorage, on_sqlite};
 
@@ -119,7 +118,7 @@ async fn migrate_up_down_status() {
 async fn serve_migrates_answers_and_stops_on_sigterm() {
     let db = TestStorage::empty().await;
     let url = db.url();
-    let (mut child, addr) = common::serve(&url, &[]);
+    let (child, addr) = common::serve(&url, &[]);
 
     azth_server::install_crypto_provider();
     let client = reqwest::Client::new();
@@ -131,17 +130,7 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
     let out = azth(&[("AZTH_DATABASE_URL", url.as_str()), ("AZTH_LOG", "off")], &["migrate", "status"]);
     assert!(!text(&out.stdout).contains("pending"));
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "azth did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "{exit:?}");
+    common::stop(child);
 }
 
 #[tokio::test]
@@ -158,30 +147,24 @@ async fn a_restart_keeps_data_and_keys() {
     azth_server::install_crypto_provider();
     let client = reqwest::Client::new();
     let (child, addr) = common::serve(&url, &env);
-    let login: serde_json::Value = client
-        .post(format!("http://{addr}/api/v1/auth/login"))
-        .header("x-tenant-id", "system")
-        .json(&serde_json::json!({"identifier": "ops@example.com", "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sign_in = || async {
+        let body: serde_json::Value = client
+            .post(format!("http://{addr}/api/v1/auth/login"))
+            .header("x-tenant-id", "system")
+            .json(&serde_json::json!({"identifier": "ops@example.com", "password": "correct horse battery staple"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body
+    };
+    let login = sign_in().await;
     let access = login["access_token"].as_str().expect("signed in").to_owned();
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
     // A second session, signed out before the restart.
-    let gone: serde_json::Value = client
-        .post(format!("http://{addr}/api/v1/auth/login"))
-        .header("x-tenant-id", "system")
-        .json(&serde_json::json!({"identifier": "ops@example.com", "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let gone = gone["access_token"].as_str().unwrap().to_owned();
+    let gone = sign_in().await["access_token"].as_str().unwrap().to_owned();
     let out = client.post(format!("http://{addr}/api/v1/auth/logout")).bearer_auth(&gone).send().await.unwrap();
     assert_eq!(out.status(), 204);
     common::stop(child);

@@ -188,13 +188,11 @@ pub async fn regenerate(
     code: &str,
 ) -> Result<Vec<String>, ApiError> {
     let tenant = principal.tenant.id;
-    let creds = {
-        let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
-        let creds = tx.user_credentials_by_id(tenant, principal.user_id).await?;
-        tx.commit().await?;
-        creds.ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?
-    };
     let mut tx = state.store.tenant(&meta.audit_ctx(tenant, Actor::User(principal.user_id))).await?;
+    let creds = tx
+        .user_credentials_by_id(tenant, principal.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
     let enabled = tx.mfa_state(tenant, principal.user_id).await?.is_some_and(|m| m.enabled);
     if !enabled {
         return Err(ApiError::conflict(Some("mfa".into())).with_detail("TOTP is not enabled"));
