@@ -263,14 +263,22 @@ impl Application {
         }
         background.push(tokio::spawn(crate::maintenance::run(self.state.clone(), rx.clone())));
         background.push(tokio::spawn(crate::services::auth::flush_revocations(self.state.clone(), rx.clone())));
-        // Pick up signing keys rotated by another node or the CLI.
+        // Pick up signing keys rotated by another node or the CLI, and give
+        // back the hashing workers' memory once sign-ins have paused.
         let keys = self.state.keys.clone();
+        let hasher = self.state.hasher.clone();
         let mut stop_keys = rx.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            let mut tick = tokio::time::interval(Duration::from_secs(15));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => keys.refresh_if_stale().await,
+                    _ = tick.tick() => {
+                        keys.refresh_if_stale().await;
+                        let released = hasher.release_idle(crate::hashing::RELEASE_AFTER);
+                        if released > 0 {
+                            tracing::debug!(released, "hashing pool idle: working memory released");
+                        }
+                    }
                     _ = stop_keys.changed() => break,
                 }
             }

@@ -60,7 +60,8 @@ pub struct Config {
 pub struct HashPoolConfig {
     /// Hashes computed at once; 0 = one per CPU core.
     pub workers: usize,
-    /// Requests allowed to wait for a worker; more are answered 503 with Retry-After.
+    /// Requests allowed to wait for a worker; more are answered 503 with
+    /// Retry-After (default 8; about four per worker keeps waits short).
     pub queue: usize,
 }
 
@@ -108,7 +109,10 @@ pub struct TokenConfig {
 
 impl Default for HashPoolConfig {
     fn default() -> Self {
-        Self { workers: 0, queue: 64 }
+        // Eight waiting: on two cores, a wait of at most about four hashes
+        // (~80 ms at the defaults) before a sign-in starts; beyond that, 503
+        // at once rather than a queue that only adds latency (BENCHMARKS.md).
+        Self { workers: 0, queue: 8 }
     }
 }
 

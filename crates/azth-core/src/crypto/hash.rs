@@ -10,9 +10,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{Error as PhcError, PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq as _;
 
 use super::CryptoError;
 use super::token::random_bytes;
@@ -142,13 +142,109 @@ impl FromStr for HashParams {
     }
 }
 
+/// Argon2 working memory kept from one hash to the next by one hashing
+/// worker.
+///
+/// Each Argon2id run needs `m` KiB (19 MiB at the defaults). Allocated per
+/// call, those blocks ended up cached in glibc's per-thread arenas: under a
+/// login load the process grew to 540–640 MB (BENCHMARKS.md). A worker that
+/// owns one `HashMemory` allocates it once, on its first hash, and reuses it;
+/// a stored hash with a larger `m` than configured borrows memory for that
+/// call only, so the kept block never grows past the configured size.
+///
+/// Every block of working memory is reserved with at least
+/// [`MAP_AT_LEAST`] bytes of address space (only the pages used count in
+/// RSS): glibc serves reservations that large with their own mapping and
+/// gives it back to the system when freed, whereas a freed 19 MiB block
+/// below that size stayed in the process (glibc raises its mapping threshold
+/// to the largest block freed). So a transient hash (start-up, the CLI) and a
+/// released worker memory ([`HashMemory::release`]) leave nothing behind.
+///
+/// The blocks keep Argon2's internal state of the last hash between calls,
+/// as freed heap memory did before; they never hold the password itself.
+pub struct HashMemory {
+    blocks: Vec<Block>,
+    keep: usize,
+}
+
+impl HashMemory {
+    /// Memory for hashes at `params` (nothing is allocated until the first hash).
+    pub fn new(params: &HashParams) -> Result<Self, CryptoError> {
+        Ok(Self { blocks: Vec::new(), keep: params.to_argon2()?.block_count() })
+    }
+
+    /// Memory for one hash, kept by nobody.
+    fn transient() -> Self {
+        Self { blocks: Vec::new(), keep: 0 }
+    }
+
+    /// Bytes currently held.
+    pub fn held_bytes(&self) -> usize {
+        self.blocks.len() * size_of::<Block>()
+    }
+
+    /// Gives the working memory back (the next hash allocates it again).
+    pub fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+
+    fn hash_into(
+        &mut self,
+        argon2: &Argon2,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let needed = argon2.params().block_count();
+        if needed > self.keep {
+            let mut blocks = blocks(needed);
+            return argon2.hash_password_into_with_memory(password, salt, out, &mut blocks);
+        }
+        if self.blocks.len() < needed {
+            self.blocks = blocks(needed);
+        }
+        let blocks = self.blocks.get_mut(..needed).ok_or(argon2::Error::MemoryTooLittle)?;
+        argon2.hash_password_into_with_memory(password, salt, out, blocks)
+    }
+}
+
+/// Smallest address-space reservation for Argon2 working memory: above
+/// glibc's largest mapping threshold (32 MiB on 64-bit), so the block is
+/// always mapped on its own and unmapped when freed. See [`HashMemory`].
+pub const MAP_AT_LEAST: usize = 33 << 20;
+
+/// `count` zeroed blocks in a reservation of at least [`MAP_AT_LEAST`] bytes.
+fn blocks(count: usize) -> Vec<Block> {
+    let mut blocks = Vec::with_capacity(count.max(MAP_AT_LEAST / size_of::<Block>()));
+    blocks.resize(count, Block::new());
+    blocks
+}
+
 /// Hashes `password` with Argon2id at `params` and a fresh 16-byte random salt,
 /// returning the PHC string to store.
 pub fn hash_password(password: &[u8], params: &HashParams) -> Result<String, CryptoError> {
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.to_argon2()?);
+    hash_password_with(password, params, &mut HashMemory::transient())
+}
+
+/// [`hash_password`] in a worker's reusable `memory`.
+pub fn hash_password_with(
+    password: &[u8],
+    params: &HashParams,
+    memory: &mut HashMemory,
+) -> Result<String, CryptoError> {
+    let argon_params = params.to_argon2()?;
     // SECURITY: the salt comes straight from the OS CSPRNG, one per hash.
     let salt = random_bytes::<SALT_LEN>()?;
-    let phc = argon2.hash_password_with_salt(password, &salt).map_err(|_| CryptoError::Hashing)?;
+    let mut out = [0u8; OUTPUT_LEN];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params.clone());
+    memory.hash_into(&argon2, password, &salt, &mut out).map_err(|_| CryptoError::Hashing)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(VERSION),
+        params: ParamsString::try_from(&argon_params).map_err(|_| CryptoError::Hashing)?,
+        salt: Some(Salt::new(&salt).map_err(|_| CryptoError::Hashing)?),
+        hash: Some(Output::new(&out).map_err(|_| CryptoError::Hashing)?),
+    };
     Ok(phc.to_string())
 }
 
@@ -158,19 +254,22 @@ pub fn hash_password(password: &[u8], params: &HashParams) -> Result<String, Cry
 /// something azth verifies (another algorithm, another version, parameters
 /// outside [`HashParams`]' bounds). Never panics, whatever `phc` holds.
 pub fn verify_password(password: &[u8], phc: &str) -> Result<bool, CryptoError> {
+    verify_password_with(password, phc, &mut HashMemory::transient())
+}
+
+/// [`verify_password`] in a worker's reusable `memory`.
+pub fn verify_password_with(password: &[u8], phc: &str, memory: &mut HashMemory) -> Result<bool, CryptoError> {
     let parsed = PasswordHash::new(phc).map_err(|_| CryptoError::MalformedHash)?;
     let params = supported_params(&parsed)?;
-    if parsed.salt.is_none() || parsed.hash.is_none() {
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(CryptoError::MalformedHash);
-    }
+    };
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    // SECURITY: the verifier recomputes with the stored salt and parameters and
-    // compares the outputs in constant time (phc's `Output` uses `CtEq`).
-    match argon2.verify_password(password, &parsed) {
-        Ok(()) => Ok(true),
-        Err(PhcError::PasswordInvalid) => Ok(false),
-        Err(_) => Err(CryptoError::MalformedHash),
-    }
+    // `params` carries the stored output length, so `out` matches `expected`.
+    let mut out = vec![0u8; expected.len()];
+    memory.hash_into(&argon2, password, salt.as_ref(), &mut out).map_err(|_| CryptoError::MalformedHash)?;
+    // SECURITY: constant-time comparison of the recomputed and stored outputs.
+    Ok(bool::from(out.as_slice().ct_eq(expected.as_ref())))
 }
 
 /// Whether the stored hash should be replaced by a fresh one made with
@@ -246,8 +345,13 @@ impl DummyHash {
     /// Runs a full verification of `password` against the dummy hash and
     /// returns `false`, always: no password opens an unknown account.
     pub fn verify(&self, password: &[u8]) -> bool {
+        self.verify_with(password, &mut HashMemory::transient())
+    }
+
+    /// [`DummyHash::verify`] in a worker's reusable `memory`.
+    pub fn verify_with(&self, password: &[u8], memory: &mut HashMemory) -> bool {
         // black_box keeps the optimiser from skipping the work whose result is unused.
-        let _ = std::hint::black_box(verify_password(std::hint::black_box(password), &self.phc));
+        let _ = std::hint::black_box(verify_password_with(std::hint::black_box(password), &self.phc, memory));
         false
     }
 
@@ -259,6 +363,8 @@ impl DummyHash {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
     use super::*;
 
     /// Cheap parameters so the tests run fast (0.4 ms per hash optimised).
@@ -272,6 +378,46 @@ mod tests {
         assert!(!verify_password(b"correct horse battery stapl", &phc).unwrap());
         assert!(!verify_password(b"", &phc).unwrap());
         assert!(!needs_rehash(&phc, &FAST));
+    }
+
+    #[test]
+    fn agrees_with_the_argon2_crates_own_hasher_and_verifier() {
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, FAST.to_argon2().unwrap());
+        let mut memory = HashMemory::new(&FAST).unwrap();
+        // Ours, checked by theirs.
+        let ours = hash_password_with(b"a password of some length", &FAST, &mut memory).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2.verify_password(b"a password of some length", &parsed).is_ok());
+        assert!(argon2.verify_password(b"another password", &parsed).is_err());
+        // Theirs (same salt), byte for byte, and checked by ours.
+        let salt = parsed.salt.unwrap();
+        let theirs = argon2.hash_password_with_salt(b"a password of some length", salt.as_ref()).unwrap().to_string();
+        assert_eq!(ours, theirs);
+        assert!(verify_password_with(b"a password of some length", &theirs, &mut memory).unwrap());
+        assert!(!verify_password_with(b"a password of some lengtH", &theirs, &mut memory).unwrap());
+    }
+
+    #[test]
+    fn a_worker_keeps_one_block_of_the_configured_size() {
+        let mut memory = HashMemory::new(&FAST).unwrap();
+        assert_eq!(memory.held_bytes(), 0, "nothing before the first hash");
+        let phc = hash_password_with(b"first password here", &FAST, &mut memory).unwrap();
+        assert_eq!(memory.held_bytes(), 1024 * 1024, "m=1024 KiB");
+        for _ in 0..3 {
+            assert!(verify_password_with(b"first password here", &phc, &mut memory).unwrap());
+        }
+        assert_eq!(memory.held_bytes(), 1024 * 1024, "reused, not grown");
+        // A stored hash made with more memory borrows it for the call only.
+        let bigger = hash_password(b"first password here", &HashParams { m_cost: 4096, ..FAST }).unwrap();
+        assert!(verify_password_with(b"first password here", &bigger, &mut memory).unwrap());
+        assert_eq!(memory.held_bytes(), 1024 * 1024);
+        // A smaller one uses part of the block.
+        let smaller = hash_password(b"first password here", &HashParams { m_cost: 64, ..FAST }).unwrap();
+        assert!(verify_password_with(b"first password here", &smaller, &mut memory).unwrap());
+        assert!(!verify_password_with(b"first password herE", &smaller, &mut memory).unwrap());
+        memory.release();
+        assert_eq!(memory.held_bytes(), 0);
+        assert!(verify_password_with(b"first password here", &phc, &mut memory).unwrap(), "allocated again");
     }
 
     #[test]
