@@ -439,3 +439,65 @@ async fn every_tenant_gets_its_system_roles_and_the_catalog_is_seeded() {
         .unwrap();
     assert_eq!(roles, 3);
 }
+
+/// The hot-path reads (`tenant_read`, `read_own_user`) build their context
+/// statement by formatting: they must read exactly what a tenant transaction
+/// reads (every column decoded alike, RLS applied), refuse writes, and leave
+/// nothing behind on the pooled connection.
+#[tokio::test]
+async fn fast_reads_match_a_tenant_transaction_and_leave_no_context_behind() {
+    use azth_store::{Store, UserRepo};
+    let db = TestDb::migrated().await;
+    // One connection: whatever a read leaves on it, the next use sees.
+    let store =
+        PgStore::connect_lazy(&azth_store::postgres::PgConfig { max_connections: 1, ..db.pg_config() }).unwrap();
+    let a = new_tenant(&store, "tenant-a").await;
+    let b = new_tenant(&store, "tenant-b").await;
+    let alice = populate(&store, a, "alice").await;
+    // Every optional column set, and a name with quotes and non-ASCII text.
+    let mut tx = store.tenant_tx(&ctx(a, None)).await.unwrap();
+    sqlx::query(
+        "update users set first_name = 'O''Brien \"Zoë\"', last_name = 'Ω', avatar = 'https://x.example/a.png',
+                phone = '+15550100', email_verified = true, mfa_enabled = true, last_login_at = now() where id = $1",
+    )
+    .bind(alice)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    commit(tx).await;
+
+    let mut tx = store.tenant_tx(&ctx(a, Some(alice))).await.unwrap();
+    let expected = tx.user_by_id(a, alice).await.unwrap().unwrap();
+    drop(tx);
+    assert_eq!(store.read_own_user(a, alice).await.unwrap().as_ref(), Some(&expected));
+    let mut tx = store.tenant_read(a, Actor::User(alice)).await.unwrap();
+    assert_eq!(tx.user_by_id(a, alice).await.unwrap().as_ref(), Some(&expected));
+    tx.commit().await.unwrap();
+
+    // RLS: the user is invisible from tenant B, whichever id is named.
+    assert_eq!(store.read_own_user(b, alice).await.unwrap(), None);
+    let mut tx = store.tenant_read(b, Actor::User(alice)).await.unwrap();
+    assert_eq!(tx.user_by_id(a, alice).await.unwrap(), None);
+    drop(tx);
+
+    // A read transaction refuses writes.
+    let mut tx = store.tenant_read_tx(a, Actor::User(alice)).await.unwrap();
+    let err = sqlx::query("update users set first_name = 'x'").execute(tx.conn()).await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    drop(tx);
+
+    // Nothing lingers on the (only) connection: role and tenant are back to none.
+    let (role, tenant): (String, Option<String>) =
+        sqlx::query_as("select current_user::text, nullif(current_setting('app.current_tenant_id', true), '')")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_ne!(role, "app_user");
+    assert_eq!(tenant, None);
+
+    // A deleted user is gone for the fast read too.
+    let mut tx = store.tenant_tx(&ctx(a, None)).await.unwrap();
+    sqlx::query("update users set deleted_at = now() where id = $1").bind(alice).execute(tx.conn()).await.unwrap();
+    commit(tx).await;
+    assert_eq!(store.read_own_user(a, alice).await.unwrap(), None);
+}

@@ -46,12 +46,8 @@ struct MeView {
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The caller", body = MeView), AuthErrors)
 )]
-async fn get_me(
-    State(state): State<AppState>,
-    Meta(meta): Meta,
-    Auth(principal): Auth,
-) -> Result<Json<MeView>, ApiError> {
-    let me = me::get(&state, &meta, &principal).await?;
+async fn get_me(State(state): State<AppState>, Auth(principal): Auth) -> Result<Json<MeView>, ApiError> {
+    let me = me::get(&state, &principal).await?;
     Ok(Json(MeView { user: me.user, tenant: me.tenant, roles: me.roles, permissions: me.permissions }))
 }
 

@@ -51,16 +51,22 @@ struct Entry {
 /// The effective access of `user` in `tenant`, from the cache when fresh.
 pub async fn effective(state: &AppState, tenant: Uuid, user: Uuid) -> Result<EffectiveAccess, ApiError> {
     let now = Utc::now();
-    // The generation is read before the database (see the module docs).
-    let generation = match state.cache.get(&generation_key(tenant)).await {
-        Ok(g) => Some(g.unwrap_or_else(|| "0".to_owned())),
+    // The generation is read before the database (see the module docs),
+    // together with the entry: one round trip (Redis MGET), and an entry
+    // read at the same instant as the generation is judged by it correctly.
+    let (gen_key, key) = (generation_key(tenant), entry_key(tenant, user));
+    let (generation, cached) = match state.cache.get_many(&[&gen_key, &key]).await {
+        Ok(mut values) => {
+            let cached = values.pop().flatten();
+            (Some(values.pop().flatten().unwrap_or_else(|| "0".to_owned())), cached)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "permission cache unavailable; resolving from the database");
-            None
+            (None, None)
         }
     };
     if let Some(g) = &generation
-        && let Ok(Some(json)) = state.cache.get(&entry_key(tenant, user)).await
+        && let Some(json) = cached
         && let Ok(entry) = serde_json::from_str::<Entry>(&json)
         && entry.g == *g
         && entry.a.next_expiry.is_none_or(|at| at > now)
@@ -78,7 +84,7 @@ pub async fn effective(state: &AppState, tenant: Uuid, user: Uuid) -> Result<Eff
         if ttl >= Duration::from_secs(1)
             && let Ok(json) = serde_json::to_string(&Entry { g, a: access.clone() })
         {
-            let _ = state.cache.set_ex(&entry_key(tenant, user), &json, ttl).await;
+            let _ = state.cache.set_ex(&key, &json, ttl).await;
         }
     }
     Ok(access)

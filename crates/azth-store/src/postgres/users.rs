@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use azth_core::model::{User, UserCredentials, UserStatus};
 use chrono::{DateTime, Utc};
+use sqlx::{FromRow as _, PgPool};
 use uuid::Uuid;
 
 use super::PgTx;
@@ -10,6 +11,28 @@ use crate::{NewUser, ProfilePatch, StoreError, UserRepo};
 
 pub(crate) const COLUMNS: &str = "id, tenant_id, email, username, first_name, last_name, avatar, phone, email_verified, \
                        phone_verified, mfa_enabled, status, last_login_at, created_at, updated_at, deleted_at";
+
+/// [`crate::Store::read_own_user`] in one round trip: the context and the
+/// read travel as one simple query, which PostgreSQL runs as one implicit
+/// transaction, so the transaction-local role and tenant end with it.
+///
+/// SECURITY: the statement is built by formatting; it holds only two UUIDs
+/// (hex digits and dashes) and constants. RLS applies as in any tenant
+/// transaction (`app_user`, the tenant set).
+pub(crate) async fn read_own_user(pool: &PgPool, tenant_id: Uuid, user_id: Uuid) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "select set_config('role', 'app_user', true), set_config('app.current_tenant_id', '{tenant_id}', true), \
+                set_config('app.current_user_id', '{user_id}', true), set_config('app.actor', 'user', true); \
+         select {COLUMNS} from users where tenant_id = '{tenant_id}' and id = '{user_id}' and deleted_at is null"
+    );
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+    // The first row is the context statement's; a second is the user.
+    match rows.as_slice() {
+        [_context] => Ok(None),
+        [_context, user] => User::try_from(UserRow::from_row(user)?).map(Some),
+        _ => Err(StoreError::Internal(format!("own-user read returned {} rows", rows.len()))),
+    }
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
