@@ -234,13 +234,15 @@ include-operation-id = ["register", "login", "forgot", "resend", "otp_send", "ot
 parameters = { "X-Tenant-ID" = "alpha" }
 TOML
 report="${AZTH_SCHEMATHESIS_REPORT:-$work/report}"
+mkdir -p "$report" && report=$(cd "$report" && pwd)
 echo "schemathesis: azth at $base, $examples examples per operation"
 start=$(date +%s)
 set +e
-SCHEMATHESIS_HOOKS="$work/hooks.py" AZTH_ST_PROTECTED_IDS="$protected_ids" \
+# From the temp dir, so schemathesis' cache (.schemathesis/) stays out of the checkout.
+(cd "$work" && SCHEMATHESIS_HOOKS="$work/hooks.py" AZTH_ST_PROTECTED_IDS="$protected_ids" \
   "$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
   --url "$base" --max-examples "$examples" --workers 2 \
-  --report junit,ndjson --report-dir "$report" --no-color "$@"
+  --report junit,ndjson --report-dir "$report" --no-color "$@")
 status=$?
 set -e
 echo "schemathesis: exit $status after $(($(date +%s) - start)) s"
