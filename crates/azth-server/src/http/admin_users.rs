@@ -98,12 +98,21 @@ async fn list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
+    #[schema(
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[\x21-\x2d\x2f-\x3f\x41-\x7e]+(\.[\x21-\x2d\x2f-\x3f\x41-\x7e]+)+$",
+        max_length = 254
+    )]
     email: String,
+    #[schema(pattern = r"^\s*([A-Za-z0-9._-]{3,64})?\s*$")]
     username: Option<String>,
-    #[schema(value_type = Option<String>, format = Password)]
+    /// The tenant's password policy applies (12–128 characters unless the tenant changed the minimum).
+    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 128)]
     password: Option<SecretString>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     first_name: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     last_name: Option<String>,
+    /// `pending` exactly when there is no password (the default then); with one, not `pending`.
     status: Option<UserStatus>,
 }
 
@@ -161,23 +170,36 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchUser {
+    #[schema(value_type = Option<String>, pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[\x21-\x2d\x2f-\x3f\x41-\x7e]+(\.[\x21-\x2d\x2f-\x3f\x41-\x7e]+)+$", max_length = 254)]
     email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*([A-Za-z0-9._-]{3,64})?\s*$")]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^https?://[\x21-\x7e]*$", max_length = 2048)]
     avatar: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\+[0-9]{8,15}$")]
     phone: Option<Option<String>>,
+    /// `pending` is set by invitations only.
+    #[schema(value_type = Option<PatchableStatus>)]
     status: Option<UserStatus>,
+}
+
+/// The statuses `PATCH /users/{id}` may set (`pending` comes from invitations only).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // describes `PatchUser::status`
+enum PatchableStatus {
+    Active,
+    Inactive,
+    Suspended,
 }
 
 /// Edits a user (users:update); leaving `active` revokes the user's sessions.

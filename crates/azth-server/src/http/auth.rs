@@ -41,11 +41,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
+    /// Stored trimmed and lowercased.
+    #[schema(
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[\x21-\x2d\x2f-\x3f\x41-\x7e]+(\.[\x21-\x2d\x2f-\x3f\x41-\x7e]+)+$",
+        max_length = 254
+    )]
     email: String,
-    #[schema(value_type = String, format = Password)]
+    /// At least the tenant's `password_min_length` characters (12 unless the tenant changed it), at most
+    /// 128; not a common password, not the email or username.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
     password: SecretString,
+    /// 3–64 of `[A-Za-z0-9._-]`; blank = none.
+    #[schema(pattern = r"^\s*([A-Za-z0-9._-]{3,64})?\s*$")]
     username: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     first_name: Option<String>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     last_name: Option<String>,
 }
 
@@ -183,10 +194,18 @@ pub(crate) fn mfa_required(token: String) -> Response {
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginMfaRequest {
     mfa_token: String,
-    /// `totp` or `backup_code`.
-    #[schema(example = "totp")]
+    #[schema(value_type = MfaMethod)]
     method: String,
     code: String,
+}
+
+/// The second factor of `login/mfa` (the body field is parsed by the service).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // describes `LoginMfaRequest::method`
+enum MfaMethod {
+    Totp,
+    BackupCode,
 }
 
 /// Finishes a sign-in with a second factor.

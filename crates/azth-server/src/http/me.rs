@@ -56,16 +56,16 @@ async fn get_me(State(state): State<AppState>, Auth(principal): Auth) -> Result<
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchMe {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[A-Za-z0-9._-]{3,64}$")]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^https?://[\x21-\x7e]*$", max_length = 2048)]
     avatar: Option<Option<String>>,
 }
 
@@ -99,7 +99,8 @@ async fn patch_me(
 pub(crate) struct ChangePassword {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
-    #[schema(value_type = String, format = Password)]
+    /// The tenant's password policy applies (12–128 characters unless the tenant changed the minimum).
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
     new_password: SecretString,
 }
 

@@ -70,7 +70,9 @@ fn documented_routes(with_metrics: bool) -> OpenApiRouter<AppState> {
 /// The OpenAPI 3.1 document of every route (with `/metrics`, wherever it is
 /// served), as `GET /api/v1/openapi.json` answers it.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented_routes(true).into_openapi()
+    let mut doc = documented_routes(true).into_openapi();
+    openapi::optional_bodies_are_absent_not_null(&mut doc);
+    doc
 }
 
 /// The complete application router. `extra` lets tests mount probes.

@@ -161,8 +161,14 @@ async fn template(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutTemplate {
+    /// 1–500 bytes.
+    #[schema(min_length = 1, max_length = 500)]
     subject: String,
+    /// 1–20000 bytes.
+    #[schema(min_length = 1, max_length = 20000)]
     text_body: String,
+    /// At most 50000 bytes.
+    #[schema(max_length = 50000)]
     html_body: Option<String>,
 }
 

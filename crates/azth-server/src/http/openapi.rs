@@ -210,14 +210,34 @@ error_set! {
 }
 
 /// `X-Tenant-ID` on an operation whose tenant is resolved from the request.
+/// Documented as required: OpenAPI cannot say "this header or a `Host`
+/// naming a tenant domain", and without a tenant domain the header is the
+/// only way to name the tenant (400 `TENANT_REQUIRED` otherwise).
 pub struct ResolvedTenantHeader;
 
 impl IntoParams for ResolvedTenantHeader {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![tenant_header(
-            "The tenant (id or slug). Without it the `Host` header is matched against the tenants' domains; \
+        let mut header = tenant_header(
+            "The tenant (id or slug). Required unless the `Host` header names a tenant's `domain`; \
              neither → 400 `TENANT_REQUIRED`. Unknown or deleted → 404 `TENANT_NOT_FOUND`, suspended → 403 \
              `TENANT_SUSPENDED`.",
+        );
+        header.required = Required::True;
+        vec![header]
+    }
+}
+
+/// `X-Tenant-ID` on an operation open to callers with and without
+/// credentials (`email/verify/resend`, `otp/send`).
+pub struct MaybeAuthTenantHeader;
+
+impl IntoParams for MaybeAuthTenantHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![tenant_header(
+            "Without credentials: the tenant (id or slug), required unless the `Host` header names a tenant's \
+             `domain` (neither → 400 `TENANT_REQUIRED`; unknown or deleted → 404 `TENANT_NOT_FOUND`, suspended \
+             → 403 `TENANT_SUSPENDED`). With credentials the caller's tenant applies and another one here → 403 \
+             `TENANT_MISMATCH`.",
         )]
     }
 }
@@ -284,8 +304,43 @@ pub struct PageQuery {
     /// Page size, 1–200.
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<i64>,
-    /// The `next_cursor` of the previous page (opaque).
+    /// The `next_cursor` of the previous page (opaque); any other value → 422.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,1024}$")]
     cursor: Option<String>,
+}
+
+/// Optional request bodies (`request_body(content = Option<T>)`) come out
+/// of utoipa as `oneOf: [T, null]`, which tells clients a JSON `null` body
+/// is accepted. It is not (422): the body is either absent (empty, no
+/// content type) or a `T`. This rewrites them to `T` with `required: false`.
+pub fn optional_bodies_are_absent_not_null(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for body in operations.into_iter().flatten().filter_map(|op| op.request_body.as_mut()) {
+            let RefOr::T(body) = body else { continue };
+            for content in body.content.values_mut() {
+                let RefOr::T(content) = content else { continue };
+                // `Option<Object>` comes out as `type: [object, null]`.
+                if let Some(RefOr::T(Schema::Object(object))) = &mut content.schema
+                    && object.schema_type == SchemaType::from_iter([Type::Object, Type::Null])
+                {
+                    object.schema_type = SchemaType::Type(Type::Object);
+                    body.required = Some(Required::False);
+                    continue;
+                }
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+                let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+                if one_of.items.iter().any(is_null) {
+                    let rest: Vec<_> = one_of.items.iter().filter(|s| !is_null(s)).cloned().collect();
+                    if let [only] = rest.as_slice() {
+                        content.schema = Some(only.clone());
+                        body.required = Some(Required::False);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /api/v1/openapi.json`.

@@ -18,8 +18,8 @@ use super::error::ApiError;
 use super::extract::{Auth, Meta, OptionalJson, ResolvedTenant, SESSION_COOKIE, cookie, tenant_header};
 use super::json::ApiJson;
 use super::openapi::{
-    BodyErrors, CsrfHeader, RateLimited, ResolvedTenantHeader, TenantErrors, TokenErrors, TokenTenantHeader,
-    Unauthorized,
+    BodyErrors, CsrfHeader, MaybeAuthTenantHeader, RateLimited, ResolvedTenantHeader, TenantErrors, TokenErrors,
+    TokenTenantHeader, Unauthorized,
 };
 use crate::services::{Principal, otp, ratelimit, recovery};
 use crate::state::AppState;
@@ -61,6 +61,10 @@ struct Accepted {}
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForgotRequest {
+    #[schema(
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[\x21-\x2d\x2f-\x3f\x41-\x7e]+(\.[\x21-\x2d\x2f-\x3f\x41-\x7e]+)+$",
+        max_length = 254
+    )]
     email: String,
 }
 
@@ -90,7 +94,8 @@ async fn forgot(
 pub(crate) struct ResetRequest {
     /// From the emailed link, or `reset_token` of `otp/verify`.
     token: String,
-    #[schema(value_type = String, format = Password)]
+    /// The tenant's password policy applies (12–128 characters unless the tenant changed the minimum).
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
     new_password: SecretString,
 }
 
@@ -144,6 +149,8 @@ async fn verify_email(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResendRequest {
+    /// Without credentials: the address to send to (an invalid one → 422). With credentials the body is
+    /// not needed and this field is not checked.
     email: String,
 }
 
@@ -153,7 +160,7 @@ pub(crate) struct ResendRequest {
     post,
     path = "/email/verify/resend",
     tag = "recovery",
-    params(CsrfHeader, ResolvedTenantHeader),
+    params(CsrfHeader, MaybeAuthTenantHeader),
     request_body(content = Option<ResendRequest>, description = "Required when not authenticated"),
     security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 202, description = "Accepted", body = Accepted),
@@ -186,14 +193,33 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<azth_core::mod
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OtpSendRequest {
-    /// `email` or `sms`.
-    #[schema(example = "email")]
+    #[schema(value_type = OtpChannel)]
     channel: String,
-    /// `login`, `verification` or `password_reset`.
-    #[schema(example = "login")]
+    #[schema(value_type = OtpPurpose)]
     purpose: String,
-    /// The email address or phone number.
+    /// An email address (`channel: email`) or an E.164 phone number (`sms`; spaces, dashes and
+    /// parentheses are ignored).
+    #[schema(min_length = 1)]
     target: String,
+}
+
+/// Where a one-time code goes.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // describes the `channel` fields, parsed by `otp::parse`
+enum OtpChannel {
+    Email,
+    Sms,
+}
+
+/// What a one-time code is for.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // describes the `purpose` fields, parsed by `otp::parse`
+enum OtpPurpose {
+    Login,
+    Verification,
+    PasswordReset,
 }
 
 /// How long a sent code lives.
@@ -208,7 +234,7 @@ struct OtpSent {
     post,
     path = "/otp/send",
     tag = "recovery",
-    params(CsrfHeader, ResolvedTenantHeader),
+    params(CsrfHeader, MaybeAuthTenantHeader),
     request_body = OtpSendRequest,
     security((), ("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 202, description = "Accepted, whether or not the target has an account", body = OtpSent),
@@ -234,8 +260,12 @@ async fn otp_send(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OtpVerifyRequest {
+    #[schema(value_type = OtpChannel)]
     channel: String,
+    #[schema(value_type = OtpPurpose)]
     purpose: String,
+    /// As in `otp/send`.
+    #[schema(min_length = 1)]
     target: String,
     code: String,
 }

@@ -55,12 +55,56 @@ async fn list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateRole {
-    /// 1–100 characters, not a system role's name.
+    /// 1–100 characters, not blank, no control characters; not a system role's name (409).
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     name: String,
+    #[schema(max_length = 1000)]
     description: Option<String>,
-    /// Permission names (tenant scope, held by the caller).
+    /// Permission names (tenant scope, held by the caller), at most 100.
     #[serde(default)]
+    #[schema(value_type = Vec<TenantPermission>, max_items = 100)]
     permissions: Vec<String>,
+}
+
+/// A tenant-scope permission name: what a tenant role can hold (system-scope names → 422, except in the
+/// `system` tenant).
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes permission lists of tenant roles
+enum TenantPermission {
+    #[serde(rename = "tenant:read")]
+    TenantRead,
+    #[serde(rename = "tenant:update")]
+    TenantUpdate,
+    #[serde(rename = "users:read")]
+    UsersRead,
+    #[serde(rename = "users:create")]
+    UsersCreate,
+    #[serde(rename = "users:update")]
+    UsersUpdate,
+    #[serde(rename = "users:delete")]
+    UsersDelete,
+    #[serde(rename = "roles:read")]
+    RolesRead,
+    #[serde(rename = "roles:create")]
+    RolesCreate,
+    #[serde(rename = "roles:update")]
+    RolesUpdate,
+    #[serde(rename = "roles:delete")]
+    RolesDelete,
+    #[serde(rename = "roles:assign")]
+    RolesAssign,
+    #[serde(rename = "permissions:read")]
+    PermissionsRead,
+    #[serde(rename = "sessions:read")]
+    SessionsRead,
+    #[serde(rename = "sessions:revoke")]
+    SessionsRevoke,
+    #[serde(rename = "audit:read")]
+    AuditRead,
+    #[serde(rename = "notifications:read")]
+    NotificationsRead,
+    #[serde(rename = "notifications:manage")]
+    NotificationsManage,
 }
 
 /// Creates a role (roles:create).
@@ -108,9 +152,10 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchRole {
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", max_length = 100)]
     name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     description: Option<Option<String>>,
 }
 
@@ -179,7 +224,7 @@ async fn permissions(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PermissionSet {
-    #[schema(example = json!(["users:read", "roles:read"]))]
+    #[schema(value_type = Vec<TenantPermission>, max_items = 100, example = json!(["users:read", "roles:read"]))]
     permissions: Vec<String>,
 }
 

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use azth_core::model::{Tenant, TenantSettings, TenantStatus, User};
+use azth_core::model::{Tenant, TenantStatus, User};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -43,6 +43,34 @@ struct TenantFilters {
     status: Option<TenantStatus>,
 }
 
+/// A settings patch (API.md "Tenant settings"): the keys given are merged
+/// into the current settings, `null` resets a key to its default, unknown
+/// keys are refused (422).
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // describes the `settings` of tenant create and patch bodies
+struct SettingsPatch {
+    allow_registration: Option<bool>,
+    require_verified_email: Option<bool>,
+    #[schema(minimum = 8, maximum = 128)]
+    password_min_length: Option<u32>,
+    #[schema(minimum = 3, maximum = 100)]
+    max_login_attempts: Option<u32>,
+    #[schema(minimum = 1, maximum = 1440)]
+    lockout_minutes: Option<u32>,
+    #[schema(minimum = 60, maximum = 86400)]
+    access_token_ttl_seconds: Option<u32>,
+    #[schema(minimum = 1, maximum = 365)]
+    refresh_token_ttl_days: Option<u32>,
+    #[schema(minimum = 5, maximum = 525600)]
+    session_idle_timeout_minutes: Option<u32>,
+    mfa_required: Option<bool>,
+    #[schema(minimum = 1, maximum = 100)]
+    otp_send_per_hour: Option<u32>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    sms_daily_limit: Option<u32>,
+}
+
 /// The caller's tenant (tenant:read).
 #[utoipa::path(
     get,
@@ -65,8 +93,10 @@ async fn get_own(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchOwn {
+    /// 1–255 characters, not blank, no control characters.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", max_length = 255)]
     name: Option<String>,
-    #[schema(value_type = Option<TenantSettings>)]
+    #[schema(value_type = Option<SettingsPatch>)]
     settings: Option<serde_json::Value>,
 }
 
@@ -130,7 +160,7 @@ pub(crate) struct CreateTenant {
     /// Matched against `Host` to resolve the tenant of unauthenticated requests.
     domain: Option<String>,
     plan: Option<String>,
-    #[schema(value_type = Option<TenantSettings>)]
+    #[schema(value_type = Option<SettingsPatch>)]
     settings: Option<serde_json::Value>,
     owner: OwnerRequest,
 }
@@ -206,7 +236,7 @@ pub(crate) struct PatchTenant {
     #[schema(value_type = Option<String>)]
     domain: Option<Option<String>>,
     plan: Option<String>,
-    #[schema(value_type = Option<TenantSettings>)]
+    #[schema(value_type = Option<SettingsPatch>)]
     settings: Option<serde_json::Value>,
 }
 

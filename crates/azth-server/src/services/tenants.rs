@@ -130,6 +130,14 @@ pub fn merge_settings(current: &TenantSettings, patch: &Value) -> Result<Value, 
             merged.insert(key.clone(), default.clone());
             continue;
         }
+        // JSON has one number type: `24.0` is the integer 24 (JSON Schema's
+        // `integer` accepts it too), so integral numbers are taken as such.
+        let value = match value.as_f64() {
+            Some(f) if value.is_f64() && f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+                Value::from(f as u64)
+            }
+            _ => value.clone(),
+        };
         let mut one = Map::new();
         one.insert(key.clone(), value.clone());
         if serde_json::from_value::<TenantSettings>(Value::Object(one)).is_err() {
@@ -137,7 +145,7 @@ pub fn merge_settings(current: &TenantSettings, patch: &Value) -> Result<Value, 
             errors.push(FieldError::new(field, "invalid_type", expected));
             continue;
         }
-        merged.insert(key.clone(), value.clone());
+        merged.insert(key.clone(), value);
     }
     if !errors.is_empty() {
         return Err(errors);

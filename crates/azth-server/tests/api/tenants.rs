@@ -339,3 +339,30 @@ async fn an_invited_owner_sets_a_password_through_the_emailed_link_and_signs_in(
     assert_eq!(me["user"]["status"], "active");
     assert_eq!(me["roles"], json!(["owner"]));
 }
+
+/// JSON has one number type and the document says `integer`, which JSON
+/// Schema takes to include `24.0`: settings accept integral numbers written
+/// with a fraction part and store them as integers; `24.5` is still refused.
+/// (Found by schemathesis, scripts/schemathesis.sh.)
+#[tokio::test]
+async fn integral_numbers_with_a_fraction_part_are_integers_in_settings() {
+    let app = spawn_app().await;
+    let operator = app.operator().await;
+    let t = app.admin_tenant(&operator, "floaty").await;
+    let owner = &t.owner.access;
+    let patched = app
+        .expect(
+            Method::PATCH,
+            "/api/v1/tenant",
+            owner,
+            Some(json!({"settings": {"max_login_attempts": 24.0, "sms_daily_limit": 7717.0}})),
+            200,
+        )
+        .await;
+    assert_eq!(patched["settings"]["max_login_attempts"], json!(24));
+    assert_eq!(patched["settings"]["sms_daily_limit"], json!(7717));
+    let refused = app
+        .expect(Method::PATCH, "/api/v1/tenant", owner, Some(json!({"settings": {"lockout_minutes": 24.5}})), 422)
+        .await;
+    assert_eq!(refused["errors"][0]["field"], "settings.lockout_minutes");
+}
