@@ -3,7 +3,11 @@
 # and wrk with Lua scenarios: password login, refresh, GET /me, POST
 # /authz/check, register. Prints req/s, p50, p99 and errors per scenario,
 # the hash ceiling (cores ÷ the median of one login made alone, measured in
-# the same run) and azth's RSS. Installs wrk from Debian when missing.
+# the same run) and azth's RSS. Each scenario runs BENCH_RUNS times (default
+# 3) and the median is reported. Then: GET /me and POST /authz/check paced at
+# half their peak (p99), a login flood at twice the hash ceiling beside a
+# paced GET /me (bench/flood.py), and a cold start to /ready with the
+# migrations already applied. Installs wrk from Debian when missing.
 #
 #   bench/load.sh [seconds per scenario, default 15] [users, default 200]
 set -euo pipefail
@@ -11,6 +15,7 @@ cd "$(dirname "$0")/.."
 SECS="${1:-15}"
 USERS="${2:-200}"
 PORT="${BENCH_PORT:-18181}"
+RUNS="${BENCH_RUNS:-3}"
 export BENCH_PASSWORD="bench-password-Zq-42"
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk >/dev/null; }
 command -v curl >/dev/null || { echo "load.sh needs curl" >&2; exit 1; }
@@ -41,6 +46,7 @@ URL="http://127.0.0.1:$PORT"
 for _ in $(seq 1 100); do curl -fs "$URL/ready" >/dev/null && break; sleep 0.2; done
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$PID/status"; }
+peak() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$PID/status"; }
 echo "azth $(git rev-parse --short HEAD), $(nproc) cores, idle RSS $(rss)"
 
 # Seed: tenant `bench` (registration open, lockout out of the way), users signed in.
@@ -73,20 +79,78 @@ median=$(echo "$times" | sed -n 11p)
 ceiling=$(python3 -c "print(round($(nproc) / $median, 1))")
 echo "one login alone: median ${median}s → hash ceiling $ceiling logins/s"
 
-run() { # name script threads connections
-  local out
-  out=$(wrk -t "$3" -c "$4" -d "${SECS}s" --latency -s "bench/$2" "$URL" 2>&1)
-  local rps p50 p99 errs
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  printf '%-10s %10s req/s   p50 %8s   p99 %8s   non-2xx %s   RSS %s\n' "$1" "$rps" "$p50" "$p99" "${errs:-0}" "$(rss)"
+wrk_stats() { # wrk output → "req/s p50 p99 non-2xx" (latencies in ms)
+  python3 -c '
+import re, sys
+out = sys.stdin.read()
+def ms(label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if not m: return float("nan")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+errs = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+print(rps.group(1) if rps else "nan", ms("50%"), ms("99%"), errs.group(1) if errs else 0)'
 }
-echo "scenario        req/s (wrk, ${SECS}s each)"
+median_of() { # lines "a b c d" → the line of the median req/s
+  sort -n -k1 | sed -n "$(( (RUNS + 1) / 2 ))p"
+}
+declare -A PEAK
+run() { # name script threads connections
+  local lines="" line
+  for r in $(seq 1 "$RUNS"); do
+    line=$(wrk -t "$3" -c "$4" -d "${SECS}s" --latency -s "bench/$2" "$URL" 2>&1 | wrk_stats)
+    lines+="$line"$'\n'
+    read -r rps p50 p99 errs <<<"$line"
+    printf '  %-9s run %d: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %s\n' "$1" "$r" "$rps" "$p50" "$p99" "$errs"
+  done
+  read -r rps p50 p99 errs <<<"$(printf '%s' "$lines" | median_of)"
+  PEAK[$1]=$rps
+  printf '%-10s median of %d: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %s  RSS %s\n' \
+    "$1" "$RUNS" "$rps" "$p50" "$p99" "$errs" "$(rss)"
+}
+paced() { # scenario rate connections seconds → wrk stats line
+  BENCH_SCENARIO=$1 BENCH_RATE=$2 BENCH_CONNECTIONS=$3 \
+    wrk -t 2 -c "$3" -d "${4}s" --latency -s bench/paced.lua "$URL" 2>&1 | wrk_stats
+}
+echo "scenario        (wrk, ${SECS}s each, $RUNS runs)"
 run login login.lua 2 8
+echo "login: $(python3 -c "print(round(100 * ${PEAK[login]} / $ceiling, 1))")% of the hash ceiling ($ceiling/s)"
 run refresh refresh.lua 8 8
 run me me.lua 2 16
 run authz authz.lua 2 16
 run register register.lua 2 8
-echo "RSS after the run: $(rss)"
+echo "RSS after the scenarios: $(rss); peak RSS since start: $(peak)"
+
+echo "== at half their peak (paced)"
+for s in me authz; do
+  half=$(python3 -c "print(int(float('${PEAK[$s]}') / 2))")
+  read -r rps p50 p99 errs <<<"$(paced "$s" "$half" 16 "$SECS")"
+  printf '%-6s offered %5d/s: achieved %7.1f req/s  p50 %5.2f ms  p99 %5.2f ms  non-2xx %s\n' "$s" "$half" "$rps" "$p50" "$p99" "$errs"
+done
+
+echo "== login flood at twice the hash ceiling, GET /me paced beside it"
+me_rate=$(python3 -c "print(int(float('${PEAK[me]}') / 4))")
+read -r _ _ idle_p99 _ <<<"$(paced me "$me_rate" 8 "$SECS")"
+flood_rate=$(python3 -c "print(round(2 * $ceiling, 1))")
+paced me "$me_rate" 8 "$SECS" >"$WORK/me-during-flood.txt" &
+ME_PID=$!
+flood=$(python3 bench/flood.py "$URL" "$flood_rate" "$SECS" "$WORK/users.txt" bench)
+wait "$ME_PID"
+read -r me_rps _ flood_p99 me_errs <<<"$(cat "$WORK/me-during-flood.txt")"
+echo "GET /me at ${me_rate}/s: p99 ${idle_p99} ms alone, ${flood_p99} ms during the flood ($(python3 -c "print(round($flood_p99 / $idle_p99, 2))")×; non-2xx $me_errs)"
+echo "flood offered ${flood_rate}/s: $flood"
+echo "peak RSS since start: $(peak)"
+
+echo "== cold start to /ready (migrations already applied)"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+starts=""
+for i in 1 2 3; do
+  t0=$(date +%s%N)
+  "$BIN" serve >>"$WORK/azth.log" 2>&1 &
+  PID=$!
+  until curl -fs "$URL/ready" >/dev/null 2>&1; do sleep 0.01; done
+  t1=$(date +%s%N)
+  starts+="$(( (t1 - t0) / 1000000 )) "
+  [ "$i" = 3 ] || { kill "$PID"; wait "$PID" 2>/dev/null || true; }
+done
+echo "cold start to /ready: ${starts}ms; idle RSS after start: $(rss)"
