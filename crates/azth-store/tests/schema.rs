@@ -501,3 +501,64 @@ async fn fast_reads_match_a_tenant_transaction_and_leave_no_context_behind() {
     commit(tx).await;
     assert_eq!(store.read_own_user(a, alice).await.unwrap(), None);
 }
+
+/// Under RLS only leakproof functions may run before the policy, so a
+/// look-up written `lower(column) = …` cannot use an index (it filters every
+/// row of the tenant instead). Sign-in by username and tenant by domain
+/// compare stored lowercase copies: their index is searched on the value.
+#[tokio::test]
+async fn case_insensitive_lookups_are_index_conditions_under_rls() {
+    let db = TestDb::migrated().await;
+    let store = store(&db);
+    let a = new_tenant(&store, "tenant-a").await;
+    populate(&store, a, "Alice").await;
+    let mut tx = store.tenant_tx(&ctx(a, None)).await.unwrap();
+    let by_username = explain(
+        tx.conn(),
+        format!("select id from users where tenant_id = '{a}' and deleted_at is null and username_lower = lower($1)"),
+        "ALICE",
+    )
+    .await;
+    assert!(
+        by_username.lines().any(|l| l.contains("Index Cond") && l.contains("username_lower")),
+        "the username is an index condition:\n{by_username}"
+    );
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "select id from users where tenant_id = $1 and deleted_at is null and username_lower = lower($2)",
+    )
+    .bind(a)
+    .bind("aLiCe")
+    .fetch_optional(tx.conn())
+    .await
+    .unwrap();
+    assert!(found.is_some(), "any case finds the user");
+    drop(tx);
+
+    let mut tx = store.system_tx("test: domain").await.unwrap();
+    sqlx::query("update tenants set domain = 'Auth.Example.COM' where id = $1")
+        .bind(a)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = store.tenant_tx(&ctx(a, None)).await.unwrap();
+    let by_domain = explain(
+        tx.conn(),
+        "select id from tenants where domain_lower = lower($1) and deleted_at is null".to_owned(),
+        "auth.example.com",
+    )
+    .await;
+    assert!(
+        by_domain.lines().any(|l| l.contains("Index Cond") && l.contains("domain_lower")),
+        "the domain is an index condition:\n{by_domain}"
+    );
+}
+
+/// The plan of `sql` (one text parameter) with sequential scans off, so an
+/// index that can serve the condition is used.
+async fn explain(conn: &mut PgConnection, sql: String, arg: &str) -> String {
+    sqlx::query("set local enable_seqscan = off").execute(&mut *conn).await.unwrap();
+    let lines: Vec<String> =
+        sqlx::query_scalar(AssertSqlSafe(format!("explain {sql}"))).bind(arg).fetch_all(&mut *conn).await.unwrap();
+    lines.join("\n")
+}

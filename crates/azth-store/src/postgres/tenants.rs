@@ -60,7 +60,7 @@ impl TenantRepo for PgTx {
     }
 
     async fn tenant_by_domain(&mut self, domain: &str) -> Result<Option<Tenant>, StoreError> {
-        let sql = format!("select {COLUMNS} from tenants where lower(domain) = lower($1) and deleted_at is null");
+        let sql = format!("select {COLUMNS} from tenants where domain_lower = lower($1) and deleted_at is null");
         one(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(domain).fetch_optional(self.conn()).await?)
     }
 

@@ -138,7 +138,7 @@ impl UserRepo for PgTx {
         let sql = format!(
             "select {COLUMNS}, password_hash, login_attempts, locked_until from users
              where tenant_id = $1 and deleted_at is null
-               and (email = lower($2) or lower(username) = lower($2))
+               and (email = lower($2) or username_lower = lower($2))
              order by (email = lower($2)) desc limit 1"
         );
         let row: Option<CredentialsRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
