@@ -239,7 +239,7 @@ EOF
   # Login: the account by identifier (users.rs user_credentials, tenant_tx).
   q "users.rs user_credentials [login]" app_user "uuid, text" "'$TID', '$EMAIL'" \
     "select $USER_COLS, password_hash, login_attempts, locked_until from users
-      where tenant_id = \$1 and deleted_at is null and (email = lower(\$2) or lower(username) = lower(\$2))
+      where tenant_id = \$1 and deleted_at is null and (email = lower(\$2) or username_lower = lower(\$2))
       order by (email = lower(\$2)) desc limit 1"
   q "users.rs record_login_success [login]" app_user "uuid, uuid, text" "'$TID', '$UID_', null" \
     "update users set last_login_at = now(), login_attempts = 0, locked_until = null,
@@ -257,7 +257,7 @@ EOF
     "select $SESSION_COLS from sessions where tenant_id = \$1 and id = \$2"
   # Login with the tenant named by its domain instead (seeded tenants have none: the plan's shape is what counts).
   q "tenants.rs tenant_by_domain [login by domain]" app_admin "text" "'$MID.example'" \
-    "select $TENANT_COLS from tenants where lower(domain) = lower(\$1) and deleted_at is null"
+    "select $TENANT_COLS from tenants where domain_lower = lower(\$1) and deleted_at is null"
   q "tenants.rs tenant_by_id [refresh]" app_admin "uuid" "'$TID'" "select $TENANT_COLS from tenants where id = \$1"
   q "users.rs user_by_id [refresh, system_tx]" app_admin "uuid, uuid" "'$TID', '$UID_'" \
     "select $USER_COLS from users where tenant_id = \$1 and id = \$2 and deleted_at is null"
