@@ -8,6 +8,9 @@
 # half their peak (p99), a login flood at twice the hash ceiling beside a
 # paced GET /me (bench/flood.py), and a cold start to /ready with the
 # migrations already applied. Installs wrk from Debian when missing.
+# BENCH_PROFILE=1 also samples every CPU with perf during the first run of
+# each scenario and prints the CPU share per process and azth's hottest
+# functions (needs linux-perf).
 #
 #   bench/load.sh [seconds per scenario, default 15] [users, default 200]
 set -euo pipefail
@@ -95,10 +98,38 @@ median_of() { # lines "a b c d" → the line of the median req/s
   sort -n -k1 | sed -n "$(( (RUNS + 1) / 2 ))p"
 }
 declare -A PEAK
+profile() { # name: with BENCH_PROFILE=1, samples every CPU while wrk runs (perf, software clock)
+  [ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+  perf record -a -g -F 499 -e cpu-clock -o "$WORK/perf-$1.data" -- sleep "$SECS" >/dev/null 2>&1 &
+  PERF_PID=$!
+}
+profile_report() { # name: CPU share per process, then azth's hottest functions
+  [ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+  wait "$PERF_PID" || true
+  echo "  $1: CPU by process (perf, all CPUs):"
+  perf report -i "$WORK/perf-$1.data" --no-children --sort comm --stdio 2>/dev/null \
+    | grep -E '^ +[0-9.]+%' | head -6 | sed 's/^/    /' || true
+  echo "  $1: azth's hottest functions:"
+  perf report -i "$WORK/perf-$1.data" --no-children --comm azth,tokio-rt-worker,azth-hash-0,azth-hash-1 \
+    --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9.]+%' | head -8 | cut -c1-110 | sed 's/^/    /' || true
+}
+fresh_refresh_tokens() { # one new session per wrk thread for each refresh run: wrk drops the
+  # answers in flight when it stops, so the tokens a run ended with may be spent already,
+  # and replaying one revokes its session (and the access tokens of that session)
+  : >"$WORK/refresh.txt"
+  for i in $(seq 1 8); do
+    curl -fs "$URL/api/v1/auth/login" -H 'X-Tenant-ID: bench' -H 'Content-Type: application/json' \
+      -d "{\"identifier\":\"user$i@bench.example\",\"password\":\"$BENCH_PASSWORD\"}" \
+      | json '["refresh_token"]' >>"$WORK/refresh.txt"
+  done
+}
 run() { # name script threads connections
   local lines="" line
   for r in $(seq 1 "$RUNS"); do
+    [ "$1" = refresh ] && fresh_refresh_tokens
+    [ "$r" = 1 ] && profile "$1"
     line=$(wrk -t "$3" -c "$4" -d "${SECS}s" --latency -s "bench/$2" "$URL" 2>&1 | wrk_stats)
+    [ "$r" = 1 ] && profile_report "$1"
     lines+="$line"$'\n'
     read -r rps p50 p99 errs <<<"$line"
     printf '  %-9s run %d: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %s\n' "$1" "$r" "$rps" "$p50" "$p99" "$errs"
