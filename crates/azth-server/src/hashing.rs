@@ -299,10 +299,9 @@ mod tests {
         assert!(pool.verify(&pw, Some(pool.hash(&pw).await.unwrap())).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn a_waiting_request_that_is_dropped_leaves_the_queue() {
-        let pool = Arc::new(pool(1, 1));
-        let held = pool.permits.clone().try_acquire_owned().unwrap();
+    /// Starts a verification that has to wait (every worker is held) and
+    /// returns once it is queued — without sleeping.
+    async fn queue_one(pool: &Arc<HashPool>) -> tokio::task::JoinHandle<Result<bool, ApiError>> {
         let waiting = {
             let pool = pool.clone();
             tokio::spawn(async move { pool.verify(&SecretString::from("x".to_owned()), None).await })
@@ -310,6 +309,14 @@ mod tests {
         while pool.queued() == 0 {
             tokio::task::yield_now().await;
         }
+        waiting
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_that_is_dropped_leaves_the_queue() {
+        let pool = Arc::new(pool(1, 1));
+        let held = pool.permits.clone().try_acquire_owned().unwrap();
+        let waiting = queue_one(&pool).await;
         // The client goes away: its request future is dropped while it waits.
         waiting.abort();
         assert!(waiting.await.unwrap_err().is_cancelled());
@@ -333,14 +340,7 @@ mod tests {
     async fn queued_requests_wait_for_a_worker() {
         let pool = Arc::new(pool(1, 1));
         let held = pool.permits.clone().try_acquire_owned().unwrap();
-        let waiting = {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.verify(&SecretString::from("x".to_owned()), None).await })
-        };
-        // Wait (without sleeping) until the request is queued.
-        while pool.queued() == 0 {
-            tokio::task::yield_now().await;
-        }
+        let waiting = queue_one(&pool).await;
         let err = pool.verify(&SecretString::from("y".to_owned()), None).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::Unavailable, "the queue holds one");
         drop(held);

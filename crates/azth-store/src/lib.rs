@@ -60,20 +60,11 @@ pub trait Store: Send + Sync + 'static {
     /// Opens a transaction acting in `ctx.tenant_id` on behalf of `ctx.actor`.
     async fn tenant(&self, ctx: &AuditContext) -> Result<Box<dyn Tx>, StoreError>;
 
-    /// Opens a read-only transaction acting in `tenant_id` for `actor`, for
-    /// hot read paths. It carries no ip or user agent: nothing in it is
-    /// written, so nothing is audited. A store may open it more cheaply than
-    /// [`Store::tenant`] (PostgreSQL: one round trip instead of two, and the
-    /// server refuses any write in it).
-    async fn tenant_read(&self, tenant_id: Uuid, actor: Actor) -> Result<Box<dyn Tx>, StoreError> {
-        self.tenant(&AuditContext::new(tenant_id, actor)).await
-    }
-
     /// The user `user_id` of `tenant_id` (not deleted), read on that user's
     /// behalf: `GET /me`, the hottest read. A store may answer it in one
     /// round trip (PostgreSQL does).
     async fn read_own_user(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<User>, StoreError> {
-        let mut tx = self.tenant_read(tenant_id, Actor::User(user_id)).await?;
+        let mut tx = self.tenant(&AuditContext::new(tenant_id, Actor::User(user_id))).await?;
         let user = tx.user_by_id(tenant_id, user_id).await?;
         tx.commit().await?;
         Ok(user)

@@ -27,7 +27,7 @@ use azth_core::model::User;
 use azth_core::{Actor, AuditContext};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection as _, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{PoolStats, Store, StoreError, Tx};
@@ -151,27 +151,7 @@ impl PgStore {
         .bind(actor_label(ctx.actor))
         .execute(&mut *tx)
         .await?;
-        Ok(PgTx { tx, read_only: false })
-    }
-
-    /// A read-only tenant transaction opened in one round trip: `BEGIN READ
-    /// ONLY` and the context travel as one simple query.
-    ///
-    /// SECURITY: the statement is built by formatting, so it holds only
-    /// values that cannot carry SQL — two UUIDs (hex digits and dashes) and a
-    /// fixed actor label — never the user agent or anything else from the
-    /// request. Any write in the transaction is refused by the server.
-    pub async fn tenant_read_tx(&self, tenant_id: Uuid, actor: Actor) -> Result<PgTx, StoreError> {
-        let user = actor.user_id().map(|id| id.to_string()).unwrap_or_default();
-        let statement = format!(
-            "begin read only; select set_config('role', 'app_user', true), \
-             set_config('app.current_tenant_id', '{tenant_id}', true), \
-             set_config('app.current_user_id', '{user}', true), \
-             set_config('app.actor', '{}', true)",
-            actor_label(actor)
-        );
-        let tx = self.pool.begin_with(AssertSqlSafe(statement)).await?;
-        Ok(PgTx { tx, read_only: true })
+        Ok(PgTx { tx })
     }
 
     /// A transaction as `app_admin`, which sees every tenant.
@@ -181,7 +161,7 @@ impl PgStore {
         sqlx::query("select set_config('role', 'app_admin', true), set_config('app.actor', 'system', true)")
             .execute(&mut *tx)
             .await?;
-        Ok(PgTx { tx, read_only: false })
+        Ok(PgTx { tx })
     }
 }
 
@@ -198,10 +178,6 @@ pub(crate) fn actor_label(actor: Actor) -> &'static str {
 impl Store for PgStore {
     async fn tenant(&self, ctx: &AuditContext) -> Result<Box<dyn Tx>, StoreError> {
         Ok(Box::new(self.tenant_tx(ctx).await?))
-    }
-
-    async fn tenant_read(&self, tenant_id: Uuid, actor: Actor) -> Result<Box<dyn Tx>, StoreError> {
-        Ok(Box::new(self.tenant_read_tx(tenant_id, actor).await?))
     }
 
     async fn read_own_user(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<User>, StoreError> {
@@ -227,8 +203,6 @@ impl Store for PgStore {
 /// An open PostgreSQL transaction (tenant or system).
 pub struct PgTx {
     tx: Transaction<'static, Postgres>,
-    /// Opened by [`PgStore::tenant_read_tx`]: nothing to commit.
-    read_only: bool,
 }
 
 impl PgTx {
@@ -241,13 +215,6 @@ impl PgTx {
 #[async_trait]
 impl Tx for PgTx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        if self.read_only {
-            // Ending a read-only transaction either way is the same; dropping
-            // it queues the ROLLBACK, which travels with the ping sqlx sends
-            // when the connection returns to the pool, after the answer.
-            drop(self.tx);
-            return Ok(());
-        }
         self.tx.commit().await?;
         Ok(())
     }
