@@ -82,18 +82,7 @@ median=$(echo "$times" | sed -n 11p)
 ceiling=$(python3 -c "print(round($(nproc) / $median, 1))")
 echo "one login alone: median ${median}s → hash ceiling $ceiling logins/s"
 
-wrk_stats() { # wrk output → "req/s p50 p99 non-2xx" (latencies in ms)
-  python3 -c '
-import re, sys
-out = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    if not m: return float("nan")
-    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-errs = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-print(rps.group(1) if rps else "nan", ms("50%"), ms("99%"), errs.group(1) if errs else 0)'
-}
+wrk_stats() { python3 bench/wrk_stats.py; } # wrk output → "req/s p50 p99 non-2xx" (ms)
 median_of() { # lines "a b c d" → the line of the median req/s
   sort -n -k1 | sed -n "$(( (RUNS + 1) / 2 ))p"
 }

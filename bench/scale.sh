@@ -8,8 +8,8 @@
 # interleaved small, large, small, large… so that machine noise hits both:
 #   login    bench/scale-login.lua: a random seeded user of a random tenant
 #            (X-Tenant-ID: seed-NNNNNN), 2 threads × 8 connections as load.sh
-#   refresh  bench/scale-refresh.lua: one session per wrk thread (8 × 8),
-#            signed in just before each run, rotated as bench/refresh.lua
+#   refresh  bench/refresh.lua: one session per wrk thread (8 × 8),
+#            signed in just before each run (BENCH_REFRESH_FILE), rotated
 # Prints p50/p99/req/s (the median of the runs, each figure on its own) per
 # database and the large/small p50 ratio (target ≤ 1.25), then runs EXPLAIN
 # (ANALYZE, BUFFERS) on the large database for the statements those two
@@ -117,18 +117,7 @@ start large "$LARGE_DB" "$PORT_LARGE"
 declare -A URL=([small]="http://127.0.0.1:$PORT_SMALL" [large]="http://127.0.0.1:$PORT_LARGE")
 declare -A TENANTS=([small]="$SMALL_TENANTS" [large]="$LARGE_TENANTS")
 
-wrk_stats() { # wrk output → "req/s p50 p99 non-2xx" (latencies in ms)
-  python3 -c '
-import re, sys
-out = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    if not m: return float("nan")
-    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-errs = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-print(rps.group(1) if rps else "nan", ms("50%"), ms("99%"), errs.group(1) if errs else 0)'
-}
+wrk_stats() { python3 bench/wrk_stats.py; } # wrk output → "req/s p50 p99 non-2xx" (ms)
 sign_in() { # db → one refresh token per line, for 8 users of random tenants
   local t u slug
   for i in $(seq 1 8); do
@@ -146,7 +135,7 @@ measure() { # scenario db seconds → wrk stats line
     refresh)
       sign_in "$2" >"$WORK/refresh-$2.txt"
       BENCH_REFRESH_FILE="$WORK/refresh-$2.txt" \
-        wrk -t 8 -c 8 -d "${3}s" --latency -s bench/scale-refresh.lua "${URL[$2]}" 2>&1 | tee "$WORK/last-wrk.txt" | wrk_stats ;;
+        wrk -t 8 -c 8 -d "${3}s" --latency -s bench/refresh.lua "${URL[$2]}" 2>&1 | tee "$WORK/last-wrk.txt" | wrk_stats ;;
   esac
 }
 
